@@ -1,0 +1,22 @@
+"""gunicorn settings for production: ``gunicorn -c gunicorn.conf.py targets_site.wsgi``.
+
+Each value can be overridden with the matching GUNICORN_* variable or on the command line.
+"""
+
+import multiprocessing
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+keepalive = 5
+# Recycle workers now and then so a slow leak can never take a machine down.
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") == "1" else None
+errorlog = "-"
+# Settings are parsed (and a bad variable refused) once in the master, before forking.
+preload_app = True
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.validators import RegexValidator
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from items.models import Item, StockMovement
+from items.services import STOCK_MAX
+from targets_site.serializers import StrictCharField, StrictFieldsMixin
+
+sku_validator = RegexValidator(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+    "Use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit.",
+)
+
+
+class ItemSerializer(StrictFieldsMixin, serializers.ModelSerializer):
+    sku = StrictCharField(
+        required=False,
+        max_length=64,
+        validators=[sku_validator, UniqueValidator(queryset=Item.objects.all())],
+    )
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, max_length=10_000)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
+    stock_quantity = serializers.IntegerField(required=False, min_value=0, max_value=STOCK_MAX)
+    is_active = serializers.BooleanField(required=False)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id",
+            "sku",
+            "name",
+            "description",
+            "price",
+            "stock_quantity",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["id", "created_at", "updated_at"]
+
+
+class StockAdjustmentSerializer(StrictFieldsMixin, serializers.Serializer):
+    delta = serializers.IntegerField(min_value=-STOCK_MAX, max_value=STOCK_MAX)
+    reason = StrictCharField(required=False, allow_blank=True, max_length=200, default="")
+
+    def validate_delta(self, value: int) -> int:
+        if value == 0:
+            raise serializers.ValidationError("A stock adjustment cannot be zero.")
+        return value
+
+
+class StockMovementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StockMovement
+        fields = ["id", "delta", "reason", "resulting_quantity", "created_at"]
+        read_only_fields = fields
+
+
+class StockAdjustmentResultSerializer(serializers.Serializer):
+    item = ItemSerializer()
+    movement = StockMovementSerializer()
+
+
+class ItemImportSerializer(ItemSerializer):
+    """An import row: a known SKU updates its item, so SKU uniqueness is not an error here."""
+
+    sku = StrictCharField(required=False, max_length=64, validators=[sku_validator])

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from rest_framework.exceptions import NotFound
+
+from items.models import Item, StockMovement
+from targets_site.exceptions import Conflict, PreconditionFailed
+
+# PostgreSQL's integer column: a positive adjustment must not overflow it.
+STOCK_MAX = 2_147_483_647
+
+
+def sku_for(item_id: int) -> str:
+    return f"ITEM-{item_id:06d}"
+
+
+def _placeholder_sku() -> str:
+    return f"pending-{uuid.uuid4().hex}"
+
+
+def etag_matches(if_match: str, etag: str) -> bool:
+    """RFC 9110 If-Match: ``*`` or a list of entity tags; weak tags compare by their value."""
+    if if_match.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == wanted for tag in if_match.split(","))
+
+
+def _assign_generated_sku(item: Item) -> None:
+    sku = sku_for(item.pk)
+    if Item.objects.filter(sku=sku).exclude(pk=item.pk).exists():
+        # A client chose this SKU earlier; keep the generated one unique all the same.
+        sku = f"{sku}-{uuid.uuid4().hex[:6].upper()}"
+    Item.objects.filter(pk=item.pk).update(sku=sku)
+    item.sku = sku
+
+
+def item_create(*, data: dict[str, Any]) -> Item:
+    fields = dict(data)
+    sku = fields.pop("sku", None)
+    try:
+        with transaction.atomic():
+            item = Item.objects.create(sku=sku or _placeholder_sku(), **fields)
+            if not sku:
+                _assign_generated_sku(item)
+    except IntegrityError:
+        raise Conflict("An item with this SKU already exists.") from None
+    return item
+
+
+def item_update(*, item_id: int, data: dict[str, Any], if_match: str | None) -> Item:
+    try:
+        with transaction.atomic():
+            item = Item.objects.select_for_update().get(pk=item_id)
+            if if_match is not None and not etag_matches(if_match, item.etag):
+                raise PreconditionFailed()
+            for name, value in data.items():
+                setattr(item, name, value)
+            item.save()
+    except Item.DoesNotExist:
+        raise NotFound() from None
+    except IntegrityError:
+        raise Conflict("An item with this SKU already exists.") from None
+    return item
+
+
+def item_delete(*, item_id: int, if_match: str | None) -> None:
+    with transaction.atomic():
+        item = Item.objects.select_for_update().filter(pk=item_id).first()
+        if item is None:
+            raise NotFound()
+        if if_match is not None and not etag_matches(if_match, item.etag):
+            raise PreconditionFailed()
+        item.delete()
+
+
+def item_adjust_stock(
+    *, item_id: int, delta: int, reason: str, user: AbstractBaseUser | None
+) -> tuple[Item, StockMovement]:
+    """Move stock by ``delta`` in one conditional UPDATE, so concurrent moves never interleave.
+
+    The WHERE clause carries the bounds: under READ COMMITTED, PostgreSQL re-checks it against the
+    latest row version after waiting for a concurrent writer, so the stock can never go below zero
+    whatever the interleaving. SQLite serialises writers (IMMEDIATE transactions).
+    """
+    bounds = (
+        {"stock_quantity__gte": -delta} if delta < 0 else {"stock_quantity__lte": STOCK_MAX - delta}
+    )
+    with transaction.atomic():
+        updated = Item.objects.filter(pk=item_id, **bounds).update(
+            stock_quantity=F("stock_quantity") + delta, updated_at=timezone.now()
+        )
+        if not updated:
+            current = (
+                Item.objects.filter(pk=item_id).values_list("stock_quantity", flat=True).first()
+            )
+            if current is None:
+                raise NotFound()
+            if delta < 0:
+                raise Conflict(f"Not enough stock: {current} in stock, cannot remove {-delta}.")
+            raise Conflict(f"Stock would exceed {STOCK_MAX}.")
+        item = Item.objects.get(pk=item_id)
+        movement = StockMovement.objects.create(
+            item=item,
+            delta=delta,
+            reason=reason,
+            resulting_quantity=item.stock_quantity,
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+    return item, movement
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    created: int
+    updated: int
+
+
+def items_import(*, rows: Iterable[dict[str, Any]]) -> ImportSummary:
+    """Write validated rows in one transaction: a known SKU updates its item, others are created.
+
+    Callers validate every row first; this either writes them all or, on any database error,
+    none of them.
+    """
+    rows = list(rows)
+    skus = [row["sku"] for row in rows if row.get("sku")]
+    existing: dict[str, Item] = {}
+    for start in range(0, len(skus), 500):
+        for item in Item.objects.filter(sku__in=skus[start : start + 500]):
+            existing[item.sku] = item
+
+    to_create: list[Item] = []
+    to_update: list[Item] = []
+    generated: list[Item] = []
+    update_fields: set[str] = set()
+    for row in rows:
+        sku = row.get("sku")
+        if sku and sku in existing:
+            item = existing[sku]
+            for name, value in row.items():
+                setattr(item, name, value)
+            update_fields.update(name for name in row if name != "sku")
+            to_update.append(item)
+        else:
+            item = Item(**{**row, "sku": sku or _placeholder_sku()})
+            to_create.append(item)
+            if not sku:
+                generated.append(item)
+
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            Item.objects.bulk_create(to_create, batch_size=500)
+            for item in to_update:
+                item.updated_at = now
+            if to_update:
+                Item.objects.bulk_update(
+                    to_update, sorted(update_fields | {"updated_at"}), batch_size=500
+                )
+            for item in generated:
+                _assign_generated_sku(item)
+    except IntegrityError as exc:
+        raise Conflict(f"The import conflicts with existing items: {exc}") from None
+    return ImportSummary(created=len(to_create), updated=len(to_update))

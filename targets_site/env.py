@@ -1,0 +1,82 @@
+"""Strict parsing of environment variables for settings.
+
+Every variable is read once, here, at start-up. A value that does not parse stops the start with
+an ``ImproperlyConfigured`` naming the variable, rather than running with a silently wrong setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    return None if value is None else value.strip()
+
+
+def env_str(name: str, default: str | None = None) -> str | None:
+    value = _raw(name)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name} must be a boolean (1/0, true/false, yes/no), got {value!r}."
+    )
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {number}.")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = _raw(name)
+    if value in (None, ""):
+        return default
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = (env_str(name, default) or default).lower()
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
+def env_rates(name: str, defaults: dict[str, str]) -> dict[str, str]:
+    """Parse ``scope=rate`` pairs (``anon=120/min,login=10/min``) over the defaults."""
+    rates = dict(defaults)
+    for pair in env_list(name, []):
+        scope, sep, rate = pair.partition("=")
+        scope, rate = scope.strip(), rate.strip()
+        if not sep or not scope or not _RATE.match(rate):
+            raise ImproperlyConfigured(
+                f"{name} must be comma-separated scope=N/period pairs "
+                f"(period s, min, hour or day), got {pair!r}."
+            )
+        rates[scope] = rate
+    return rates

@@ -1,0 +1,161 @@
+"""The API's one error shape, and the exceptions services raise to reach it.
+
+Every error under ``/api/`` answers::
+
+    {"error": {"code": "<machine_code>", "message": "<human text>", "details": {field: [msgs]}}}
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("targets.errors")
+
+
+class ApiError(exceptions.APIException):
+    """An error with its own machine code, e.g. ``ApiError(400, "points_exceed_hits", "...")``."""
+
+    def __init__(
+        self,
+        status_code: int,
+        code: str,
+        message: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.error_code = code
+        self.details = details or {}
+        super().__init__(detail=message, code=code)
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"
+
+
+class PreconditionFailed(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_detail = "The resource has changed since you read it (If-Match does not match)."
+    default_code = "precondition_failed"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "payload_too_large"
+
+
+class Unprocessable(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "The request is well-formed but cannot be processed."
+    default_code = "unprocessable"
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "A backing service is unavailable; try again shortly."
+    default_code = "service_unavailable"
+
+
+_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "unprocessable",
+    429: "throttled",
+    500: "server_error",
+    503: "service_unavailable",
+}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": _as_details(details)}}
+
+
+def _as_details(details: Any) -> dict[str, Any]:
+    """Normalise DRF error detail into ``{field: [msgs]}`` (list rows keyed by their index)."""
+    if not details:
+        return {}
+    if isinstance(details, dict):
+        return {str(key): _plain(value) for key, value in details.items()}
+    if isinstance(details, list):
+        if all(isinstance(entry, dict) for entry in details):
+            return {str(index): _plain(entry) for index, entry in enumerate(details) if entry}
+        return {"non_field_errors": _plain(details)}
+    return {"non_field_errors": [str(details)]}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [_plain(child) for child in value]
+    return str(value)
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        return exceptions.ValidationError(detail)
+    if isinstance(exc, RequestDataTooBig):
+        return PayloadTooLarge()
+    if isinstance(exc, ObjectDoesNotExist):
+        return exceptions.NotFound()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return ServiceUnavailable("The database is unavailable; try again shortly.")
+    return exc
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's EXCEPTION_HANDLER: every error becomes the one JSON shape, never a traceback."""
+    # Imported here: rest_framework.views loads the API settings, which load our parser,
+    # which needs this module's exception classes.
+    from rest_framework.views import exception_handler, set_rollback
+
+    exc = _translate(exc)
+    # DRF's own handler sets the headers (Retry-After, WWW-Authenticate) and rolls back.
+    response = exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        logger.exception("unhandled error in %s", type(view).__name__ if view else "API view")
+        set_rollback()
+        return Response(
+            error_body("server_error", "An internal error occurred; it has been logged."),
+            status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+        )
+
+    if isinstance(exc, ApiError):
+        code, message, details = exc.error_code, str(exc.detail), exc.details
+    elif isinstance(exc, exceptions.ValidationError):
+        code, message, details = "validation_error", "Invalid input.", exc.detail
+    else:
+        detail = getattr(exc, "detail", None)
+        default = getattr(exc, "default_code", None)
+        code = _CODES.get(response.status_code, default or "error")
+        if isinstance(exc, exceptions.AuthenticationFailed):
+            code = "authentication_failed"
+        elif isinstance(exc, (Conflict, PreconditionFailed, PayloadTooLarge, Unprocessable)):
+            code = exc.default_code
+        elif isinstance(exc, exceptions.ParseError):
+            code = "parse_error"
+        message = str(detail) if detail is not None else str(exc)
+        details = None
+    response.data = error_body(code, message, details)
+    return response

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import logging
+
+from redis.exceptions import RedisError
+from rest_framework import permissions, throttling
+
+from targets_site.exceptions import ServiceUnavailable
+
+logger = logging.getLogger("targets.throttling")
+
+# The client address comes from DRF's get_ident(), which honours NUM_PROXIES: with the default 0,
+# X-Forwarded-For is ignored entirely, so rotating that header cannot dodge a rate limit.
+
+
+class CacheFailureMixin:
+    """Decide what happens when the shared throttle cache (Redis) is down.
+
+    Reads fail open: a catalogue or leaderboard read is harmless without a rate count.
+    Writes fail closed with a JSON 503: logins, registrations, scores and readings are exactly
+    what throttles protect, so they wait for Redis rather than run unmetered.
+    """
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, ConnectionError, TimeoutError, OSError):
+            logger.warning("throttle cache unavailable", exc_info=True)
+            if request.method in permissions.SAFE_METHODS:
+                return True
+            raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.") from None
+
+
+class AnonRateThrottle(CacheFailureMixin, throttling.AnonRateThrottle):
+    pass
+
+
+class UserRateThrottle(CacheFailureMixin, throttling.UserRateThrottle):
+    pass
+
+
+class ScopedRateThrottle(CacheFailureMixin, throttling.ScopedRateThrottle):
+    pass

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import logging
+
+from django.core.files.storage import storages
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import NoReverseMatch, reverse
+from django.views import defaults
+from django.views.decorators.http import require_safe
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from targets_site.exceptions import error_body
+
+logger = logging.getLogger("targets.health")
+
+# Named routes the API root lists when their app provides them.
+API_ROOT_ROUTES = {
+    "items": "item-list",
+    "sensors": "sensor-list",
+    "readings": "reading-list",
+    "plots": "plot-readings",
+    "players": "player-list",
+    "scores": "score-list",
+    "leaderboards": "leaderboard-list",
+    "exports": "export-list",
+    "token": "auth-token",
+}
+
+
+@require_safe
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches nothing else on purpose."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_safe
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: the database and the export storage both answer."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception:
+        logger.warning("readiness: database check failed", exc_info=True)
+        checks["database"] = "unavailable"
+    try:
+        storages["exports"].exists("readyz-probe")
+        checks["exports_storage"] = "ok"
+    except Exception:
+        logger.warning("readiness: export storage check failed", exc_info=True)
+        checks["exports_storage"] = "unavailable"
+    failed = sorted(name for name, state in checks.items() if state != "ok")
+    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    if failed:
+        body["failed"] = failed
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_root(request: Request) -> Response:
+    links = {}
+    for name, route in API_ROOT_ROUTES.items():
+        try:
+            links[name] = request.build_absolute_uri(reverse(route))
+        except NoReverseMatch:
+            continue
+    links["schema"] = request.build_absolute_uri(reverse("schema"))
+    links["docs"] = request.build_absolute_uri(reverse("swagger-ui"))
+    return Response(links)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler400(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("bad_request", "Bad request."), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def handler403(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        message = "You do not have permission to perform this action."
+        return JsonResponse(error_body("permission_denied", message), status=403)
+    return defaults.permission_denied(request, exception)
+
+
+def handler404(request: HttpRequest, exception=None) -> HttpResponse:
+    if _is_api(request):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        message = "An internal error occurred; it has been logged."
+        return JsonResponse(error_body("server_error", message), status=500)
+    return defaults.server_error(request)
