@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from targets_site import auth, views
@@ -23,4 +23,6 @@ urlpatterns = [
     path("api/v1/", include("exports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Last: any other /api/ path is a JSON 404, with debug on as well as off.
+    re_path(r"^api/", views.api_not_found),
 ]

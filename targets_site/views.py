@@ -94,9 +94,13 @@ def handler403(request: HttpRequest, exception=None) -> HttpResponse:
     return defaults.permission_denied(request, exception)
 
 
+def api_not_found(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
 def handler404(request: HttpRequest, exception=None) -> HttpResponse:
     if _is_api(request):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
+        return api_not_found(request)
     return defaults.page_not_found(request, exception)
 
 
