@@ -11,8 +11,10 @@ import logging
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
@@ -118,6 +120,11 @@ def _translate(exc: Exception) -> Exception:
         return PayloadTooLarge()
     if isinstance(exc, ObjectDoesNotExist):
         return exceptions.NotFound()
+    # A bare Http404 (DRF's get_object_or_404 on a malformed id) has no text: use the default.
+    if isinstance(exc, Http404):
+        return exceptions.NotFound(str(exc) or None)
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, (OperationalError, InterfaceError)):
         return ServiceUnavailable("The database is unavailable; try again shortly.")
     return exc
