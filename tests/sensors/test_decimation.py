@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensors.decimation import StreamingDecimator, breach_mask, decimate_minmax
+
+
+def test_each_column_keeps_its_minimum_and_maximum_in_time_order():
+    t = np.arange(8, dtype=float)  # two columns of four points
+    v = np.array([5, 1, 9, 4, 3, 8, 2, 7], dtype=float)
+    kept_t, kept_v = decimate_minmax(t, v, start=0, end=8, columns=2)
+    assert kept_t.tolist() == [1, 2, 5, 6]
+    assert kept_v.tolist() == [1, 9, 8, 2]
+
+
+def test_a_million_points_shrink_to_at_most_two_per_column_and_keep_the_extremes():
+    rng = np.random.default_rng(1)
+    t = np.arange(1_000_000, dtype=float)
+    v = rng.normal(size=t.size)
+    v[123_456] = 50.0
+    v[654_321] = -50.0
+    kept_t, kept_v = decimate_minmax(t, v, start=0, end=t.size, columns=800)
+    assert kept_t.size <= 1600
+    assert np.all(np.diff(kept_t) > 0)
+    assert 50.0 in kept_v and -50.0 in kept_v
+    assert kept_v.max() == v.max() and kept_v.min() == v.min()
+
+
+def test_a_flat_column_keeps_a_single_point():
+    kept_t, kept_v = decimate_minmax(np.arange(10.0), np.full(10, 3.0), start=0, end=10, columns=1)
+    assert kept_t.tolist() == [0.0] and kept_v.tolist() == [3.0]
+
+
+def test_unsorted_input_is_sorted_before_decimation():
+    kept_t, _ = decimate_minmax(
+        np.array([3.0, 1.0, 2.0, 0.0]), np.array([1.0, 2.0, 3.0, 4.0]), start=0, end=4, columns=4
+    )
+    assert kept_t.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_points_outside_the_range_are_clamped_into_the_edge_columns():
+    kept_t, _ = decimate_minmax(
+        np.array([-5.0, 0.0, 5.0, 15.0]), np.array([1.0, 2.0, 3.0, 4.0]), start=0, end=10, columns=2
+    )
+    assert kept_t.size == 4
+
+
+def test_zero_columns_is_refused():
+    with pytest.raises(ValueError):
+        decimate_minmax(np.arange(3.0), np.arange(3.0), start=0, end=3, columns=0)
+
+
+def test_streaming_in_chunks_gives_the_same_picture_as_one_pass():
+    rng = np.random.default_rng(7)
+    t = np.arange(100_000, dtype=float)
+    v = np.sin(t / 5000) * 10 + rng.normal(size=t.size)
+    whole = decimate_minmax(t, v, start=0, end=t.size, columns=300)
+    stream = StreamingDecimator(start=0, end=t.size, columns=300, high=9.0, low=-9.0)
+    for chunk in range(0, t.size, 7_777):  # chunks straddle column edges
+        stream.feed(t[chunk : chunk + 7_777], v[chunk : chunk + 7_777])
+    assert stream.count == t.size
+    np.testing.assert_array_equal(stream.series[0], whole[0])
+    np.testing.assert_array_equal(stream.series[1], whole[1])
+
+
+def test_streaming_keeps_every_breach_point_at_full_resolution():
+    t = np.arange(10_000, dtype=float)
+    v = np.zeros(t.size)
+    v[::100] = 12.0  # 100 breaches, many sharing a pixel column
+    stream = StreamingDecimator(start=0, end=t.size, columns=10, high=10.0)
+    stream.feed(t[:5000], v[:5000])
+    stream.feed(t[5000:], v[5000:])
+    breach_t, breach_v = stream.breaches
+    assert breach_t.tolist() == t[::100].tolist()
+    assert np.all(breach_v == 12.0)
+    assert stream.series[0].size <= 20
+
+
+def test_breach_mask_treats_values_equal_to_a_threshold_as_inside():
+    v = np.array([47.0, 48.0, 65.0, 66.0])
+    assert breach_mask(v, low=48, high=65).tolist() == [True, False, False, True]
+    assert breach_mask(v, low=None, high=None).tolist() == [False] * 4
