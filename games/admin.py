@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from games import services
+from games.models import Score
+
+
+@admin.register(Score)
+class ScoreAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "player",
+        "mode",
+        "points",
+        "hits",
+        "misses",
+        "verified",
+        "replay_difference_display",
+        "flagged",
+        "played_at",
+    ]
+    list_filter = [
+        "mode",
+        "verified",
+        "flagged",
+        "played_at",
+        ("player", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["player__username", "submission_id"]
+    date_hierarchy = "played_at"
+    list_select_related = ["player"]
+    ordering = ["-created_at", "-id"]
+    list_per_page = 50
+    actions = ["flag_scores", "unflag_scores"]
+    readonly_fields = [
+        "player",
+        "mode",
+        "points",
+        "hits",
+        "misses",
+        "duration_s",
+        "shots",
+        "replay",
+        "client_version",
+        "played_at",
+        "submission_id",
+        "submission_digest",
+        "verified",
+        "replay_points",
+        "replay_hits",
+        "replay_misses",
+        "replay_difference_display",
+        "flagged",
+        "flagged_at",
+        "created_at",
+        "target_image",
+    ]
+    fieldsets = [
+        (None, {"fields": ["player", "mode", "points", "hits", "misses", "duration_s"]}),
+        (
+            "Verification",
+            {
+                "fields": [
+                    "verified",
+                    "replay_difference_display",
+                    "replay_points",
+                    "replay_hits",
+                    "replay_misses",
+                    "flagged",
+                    "flagged_at",
+                ]
+            },
+        ),
+        ("Shots", {"fields": ["target_image", "shots", "replay"]}),
+        (
+            "Submission",
+            {
+                "fields": [
+                    "client_version",
+                    "played_at",
+                    "created_at",
+                    "submission_id",
+                    "submission_digest",
+                ]
+            },
+        ),
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Scores arrive from the client through the API, never typed in by hand.
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Score | None = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.display(description="replay difference")
+    def replay_difference_display(self, score: Score) -> str:
+        if score.replay_points is None:
+            return "no replay"
+        difference = score.replay_difference
+        if not difference:
+            return "matches"
+        return "; ".join(
+            f"{name}: claimed {claimed}, replayed {replayed}"
+            for name, (claimed, replayed) in difference.items()
+        )
+
+    @admin.display(description="target")
+    def target_image(self, score: Score) -> str:
+        return format_html('<img src="/api/v1/scores/{}/target.png" width="360">', score.pk)
+
+    @admin.action(description="Flag selected scores (remove from leaderboards)")
+    def flag_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
+        count = services.score_flag(score_ids=queryset.values_list("pk", flat=True))
+        self.message_user(request, f"Flagged {count} score(s).", messages.SUCCESS)
+
+    @admin.action(description="Unflag selected scores (back on leaderboards)")
+    def unflag_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
+        count = services.score_flag(score_ids=queryset.values_list("pk", flat=True), flagged=False)
+        self.message_user(request, f"Unflagged {count} score(s).", messages.SUCCESS)
+
+    def delete_model(self, request: HttpRequest, obj: Score) -> None:
+        services.score_delete(score_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
+        services.score_delete(score_ids=list(queryset.values_list("pk", flat=True)))

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.urls import reverse
+from rest_framework import serializers
+
+from games.models import Period, Score
+from targets_site.serializers import StrictCharField, StrictFieldsMixin
+
+INT32_MAX = 2_147_483_647
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """JSON integers only: ``"5"``, ``5.5`` and ``true`` are refused; bounds fit an int column."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", -INT32_MAX)
+        kwargs.setdefault("max_value", INT32_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class FiniteFloatField(serializers.FloatField):
+    def to_internal_value(self, data: Any) -> float:
+        if isinstance(data, bool) or not isinstance(data, (int, float)):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if not math.isfinite(value):
+            self.fail("invalid")
+        return value
+
+
+class StrictBooleanField(serializers.BooleanField):
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class PlayerRegisterSerializer(StrictFieldsMixin, serializers.Serializer):
+    username = StrictCharField(max_length=150, validators=[UnicodeUsernameValidator()])
+    password = StrictCharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class PlayerRegisteredSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    token = serializers.CharField()
+
+
+class ShotSerializer(StrictFieldsMixin, serializers.Serializer):
+    # Relative to the target's centre, in pixels; the play area bounds any real offset.
+    x = FiniteFloatField(min_value=-10_000, max_value=10_000)
+    y = FiniteFloatField(min_value=-10_000, max_value=10_000)
+    hit = StrictBooleanField()
+    ring = StrictIntegerField(allow_null=True, min_value=1, max_value=7)
+
+
+class ScoreSubmitSerializer(StrictFieldsMixin, serializers.Serializer):
+    """What a client may send. Player, id, rank and verification are never the client's to say."""
+
+    mode = StrictCharField(max_length=16)
+    points = StrictIntegerField()
+    hits = StrictIntegerField()
+    misses = StrictIntegerField()
+    duration_s = StrictIntegerField()
+    shots = serializers.ListField(
+        child=ShotSerializer(), required=False, allow_null=True, max_length=1000
+    )
+    # Checked field by field by games.rules.replay_validate, each rule with its own error code.
+    replay = serializers.JSONField(required=False, allow_null=True)
+    client_version = StrictCharField(max_length=40, required=False, allow_blank=True)
+    played_at = serializers.DateTimeField()
+    submission_id = serializers.UUIDField()
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    accuracy = serializers.FloatField(read_only=True)
+    target_png = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Score
+        fields = [
+            "id",
+            "mode",
+            "points",
+            "hits",
+            "misses",
+            "accuracy",
+            "duration_s",
+            "shots",
+            "client_version",
+            "played_at",
+            "submission_id",
+            "verified",
+            "flagged",
+            "created_at",
+            "target_png",
+        ]
+        read_only_fields = fields
+
+    def get_target_png(self, score: Score) -> str:
+        path = reverse("score-target-png", kwargs={"pk": score.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class LeaderboardQuerySerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=Period.choices, default=Period.ALL)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class LeaderboardRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    player = serializers.CharField()
+    points = serializers.IntegerField()
+    hits = serializers.IntegerField()
+    accuracy = serializers.FloatField()
+    played_at = serializers.DateTimeField()
+    verified = serializers.BooleanField()
+
+
+class LeaderboardSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+    period = serializers.CharField()
+    period_start = serializers.DateField()
+    verified_only = serializers.BooleanField()
+    results = LeaderboardRowSerializer(many=True)
+
+
+class LeaderboardMeSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+    period = serializers.CharField()
+    verified_only = serializers.BooleanField()
+    rank = serializers.IntegerField()
+    points = serializers.IntegerField()
+    neighbours = LeaderboardRowSerializer(many=True)

@@ -1,0 +1,354 @@
+"""Writes for games: registration, score submission (with replay check), flags, leaderboards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.exceptions import ValidationError
+
+from games import rules
+from games.models import LeaderboardEntry, Mode, Period, Scope, Score
+from targets_site.exceptions import ApiError, Unprocessable
+
+ALL_TIME_START = dt.date(1970, 1, 1)
+# Clocks drift; a score "from the future" by less than this is a clock, not a forgery.
+PLAYED_AT_FUTURE_SKEW = dt.timedelta(minutes=5)
+# The offline queue may hold a score for a while, but not for ever.
+PLAYED_AT_MAX_AGE = dt.timedelta(days=90)
+
+
+def submission_digest(body: Any) -> str:
+    """A stable fingerprint of a submitted body (key order and spacing do not matter)."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- Players -------------------------------------------------------------------------------
+
+
+def player_register(*, username: str, password: str) -> tuple[AbstractBaseUser, str]:
+    """Create a player and return it with its API token; Django's password validators apply."""
+    user_model = get_user_model()
+    if user_model.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": ["This username is taken."]})
+    candidate = user_model(username=username)
+    try:
+        password_validation.validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise ValidationError({"password": list(exc.messages)}) from None
+    try:
+        with transaction.atomic():
+            user = user_model.objects.create_user(username=username, password=password)
+            token = Token.objects.create(user=user)
+    except IntegrityError:
+        raise ValidationError({"username": ["This username is taken."]}) from None
+    return user, token.key
+
+
+# --- Scores --------------------------------------------------------------------------------
+
+
+def _reject(code: str, message: str, field: str) -> ApiError:
+    return ApiError(400, code, message, {field: [message]})
+
+
+def score_check_plausible(*, data: dict[str, Any], now: dt.datetime) -> None:
+    """Each rule a named 400: what no honest client can send."""
+    mode = data["mode"]
+    if mode not in rules.MODES:
+        raise _reject("unknown_mode", f"mode must be one of {', '.join(rules.MODES)}.", "mode")
+    for name in ("points", "hits", "misses"):
+        if data[name] < 0:
+            raise _reject("negative_count", f"{name} must not be negative.", name)
+    duration = data["duration_s"]
+    if not rules.MIN_DURATION_S <= duration <= rules.MAX_DURATION_S:
+        message = f"duration_s must be between {rules.MIN_DURATION_S} and {rules.MAX_DURATION_S} s."
+        raise _reject("duration_out_of_range", message, "duration_s")
+    hits, points = data["hits"], data["points"]
+    most = rules.max_points(mode, hits)
+    if points > most:
+        message = f"{hits} hits in {mode} are worth at most {most} points."
+        raise _reject("points_exceed_hits", message, "points")
+    least = rules.min_points(mode, hits)
+    if points < least:
+        message = f"{hits} hits in {mode} are worth at least {least} points."
+        raise _reject("points_below_hits", message, "points")
+    most_shots = rules.MAX_SHOTS_PER_SECOND * duration
+    if hits + data["misses"] > most_shots:
+        message = (
+            f"At most {rules.MAX_SHOTS_PER_SECOND} shots a second ({most_shots} in {duration} s)."
+        )
+        raise _reject("shot_rate_exceeded", message, "hits")
+    played_at = data["played_at"]
+    if played_at > now + PLAYED_AT_FUTURE_SKEW:
+        raise _reject("played_at_in_future", "played_at is in the future.", "played_at")
+    if played_at < now - PLAYED_AT_MAX_AGE - dt.timedelta(seconds=duration):
+        message = f"played_at is more than {PLAYED_AT_MAX_AGE.days} days ago."
+        raise _reject("played_at_too_old", message, "played_at")
+    shots = data.get("shots")
+    if shots is not None:
+        _check_shots(mode=mode, shots=shots, hits=hits, misses=data["misses"])
+
+
+def _check_shots(*, mode: str, shots: list[dict[str, Any]], hits: int, misses: int) -> None:
+    def inconsistent(message: str) -> ApiError:
+        return _reject("shots_inconsistent", message, "shots")
+
+    if len(shots) != hits + misses:
+        raise inconsistent(f"shots lists {len(shots)} shots but hits + misses is {hits + misses}.")
+    if sum(1 for shot in shots if shot["hit"]) != hits:
+        raise inconsistent("The number of shots marked hit is not hits.")
+    for index, shot in enumerate(shots):
+        ring = shot["ring"]
+        if shot["hit"] and ring is None:
+            raise inconsistent(f"shots[{index}] is a hit without a ring.")
+        if not shot["hit"] and ring is not None:
+            raise inconsistent(f"shots[{index}] is a miss with a ring.")
+        if mode == Mode.MOVING and ring not in (None, 1):
+            raise inconsistent(f"shots[{index}]: a hit on the square is ring 1.")
+
+
+def _replay_check(*, data: dict[str, Any]) -> rules.RoundResult | None:
+    """Re-run the round from its replay with the game's own rules (None without a replay)."""
+    replay = data.get("replay")
+    if replay is None:
+        return None
+    try:
+        shots = rules.replay_validate(replay, duration_s=data["duration_s"])
+        return rules.simulate(
+            data["mode"], replay["seed"], replay["tick_rate"], replay["ticks"], shots
+        )
+    except rules.ReplayError as exc:
+        raise ApiError(400, exc.code, exc.message, {"replay": [exc.message]}) from None
+
+
+def _existing_submission(
+    *, player: AbstractBaseUser, submission_id: Any, digest: str
+) -> Score | None:
+    existing = Score.objects.filter(submission_id=submission_id).first()
+    if existing is None:
+        return None
+    if existing.player_id != player.pk or existing.submission_digest != digest:
+        raise Unprocessable(
+            "This submission_id was already used for a different score; "
+            "make a new submission_id for a new round."
+        )
+    return existing
+
+
+def score_submit(
+    *, player: AbstractBaseUser, data: dict[str, Any], digest: str
+) -> tuple[Score, bool]:
+    """Store a round's score once per submission_id; returns (score, created).
+
+    A retry of the same body returns the stored score; the same id with another body is 422.
+    The unique constraint on submission_id, not the read before it, is what makes concurrent
+    duplicates store one row.
+    """
+    existing = _existing_submission(
+        player=player, submission_id=data["submission_id"], digest=digest
+    )
+    if existing is not None:
+        return existing, False
+    score_check_plausible(data=data, now=timezone.now())
+    replayed = _replay_check(data=data)
+    shots = data.get("shots")
+    if shots is None and replayed is not None and len(replayed.shots) <= 1000:
+        shots = [shot.as_detail() for shot in replayed.shots]
+    score = Score(
+        player=player,
+        mode=data["mode"],
+        points=data["points"],
+        hits=data["hits"],
+        misses=data["misses"],
+        duration_s=data["duration_s"],
+        shots=shots,
+        replay=data.get("replay"),
+        client_version=data.get("client_version", ""),
+        played_at=data["played_at"],
+        submission_id=data["submission_id"],
+        submission_digest=digest,
+    )
+    if replayed is not None:
+        score.replay_points = replayed.points
+        score.replay_hits = replayed.hits
+        score.replay_misses = replayed.misses
+        score.verified = (replayed.points, replayed.hits, replayed.misses) == (
+            score.points,
+            score.hits,
+            score.misses,
+        )
+    try:
+        with transaction.atomic():
+            # One player's submissions queue here, so their leaderboard rows never race.
+            get_user_model().objects.select_for_update().filter(pk=player.pk).first()
+            score.save()
+            leaderboard_offer(score=score)
+    except IntegrityError:
+        existing = _existing_submission(
+            player=player, submission_id=data["submission_id"], digest=digest
+        )
+        if existing is None:
+            raise
+        return existing, False
+    return score, True
+
+
+@transaction.atomic
+def score_flag(*, score_ids: Iterable[int], flagged: bool = True) -> int:
+    """Flag (or unflag) scores: a flagged score leaves every leaderboard. Returns the count."""
+    scores = list(Score.objects.select_for_update().filter(pk__in=list(score_ids)))
+    changed = [score for score in scores if score.flagged != flagged]
+    now = timezone.now()
+    for score in changed:
+        score.flagged = flagged
+        score.flagged_at = now if flagged else None
+    Score.objects.bulk_update(changed, ["flagged", "flagged_at"])
+    for player_id, mode in {(score.player_id, score.mode) for score in changed}:
+        leaderboard_rebuild_player(player_id=player_id, mode=mode)
+    return len(changed)
+
+
+@transaction.atomic
+def score_delete(*, score_ids: Iterable[int]) -> int:
+    """Delete scores and let each player's next best take their place on the boards."""
+    scores = list(Score.objects.select_for_update().filter(pk__in=list(score_ids)))
+    affected = {(score.player_id, score.mode) for score in scores}
+    Score.objects.filter(pk__in=[score.pk for score in scores]).delete()
+    for player_id, mode in affected:
+        leaderboard_rebuild_player(player_id=player_id, mode=mode)
+    return len(scores)
+
+
+# --- Leaderboards --------------------------------------------------------------------------
+
+
+def period_start(period: str, moment: dt.datetime) -> dt.date:
+    """The first day (UTC) of the board period a moment falls in."""
+    day = moment.astimezone(dt.UTC).date()
+    if period == Period.DAY:
+        return day
+    if period == Period.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    return ALL_TIME_START
+
+
+def _board_keys(*, played_at: dt.datetime, verified: bool) -> list[tuple[str, str, dt.date]]:
+    scopes = [Scope.ANY, Scope.VERIFIED] if verified else [Scope.ANY]
+    return [
+        (scope, period, period_start(period, played_at))
+        for scope in scopes
+        for period in (Period.ALL, Period.DAY, Period.WEEK)
+    ]
+
+
+def _ranks_before(a: tuple[int, dt.datetime, int], b: tuple[int, dt.datetime, int]) -> bool:
+    """True when score key ``a`` (points, played_at, id) ranks above ``b``."""
+    return (-a[0], a[1], a[2]) < (-b[0], b[1], b[2])
+
+
+def leaderboard_offer(*, score: Score) -> None:
+    """Put a new score on each board where it beats its player's current best."""
+    if score.flagged:
+        return
+    keys = _board_keys(played_at=score.played_at, verified=score.verified)
+    current = {
+        (entry.scope, entry.period, entry.period_start): entry
+        for entry in LeaderboardEntry.objects.filter(
+            mode=score.mode,
+            player_id=score.player_id,
+            period_start__in={key[2] for key in keys},
+        )
+    }
+    mine = (score.points, score.played_at, score.pk)
+    for key in keys:
+        entry = current.get(key)
+        if entry is None:
+            LeaderboardEntry.objects.create(
+                mode=score.mode,
+                scope=key[0],
+                period=key[1],
+                period_start=key[2],
+                player_id=score.player_id,
+                score=score,
+                points=score.points,
+                played_at=score.played_at,
+            )
+        elif _ranks_before(mine, (entry.points, entry.played_at, entry.score_id)):
+            entry.score = score
+            entry.points = score.points
+            entry.played_at = score.played_at
+            entry.save(update_fields=["score", "points", "played_at"])
+
+
+def _best_entries(
+    rows: Iterable[tuple[int, int, str, int, dt.datetime, bool]],
+) -> Iterable[LeaderboardEntry]:
+    """Board rows from scores sorted best first per (player, mode): the first per key wins."""
+    seen: set[tuple] = set()
+    for score_id, player_id, mode, points, played_at, verified in rows:
+        for scope, period, start in _board_keys(played_at=played_at, verified=verified):
+            key = (player_id, mode, scope, period, start)
+            if key in seen:
+                continue
+            seen.add(key)
+            yield LeaderboardEntry(
+                mode=mode,
+                scope=scope,
+                period=period,
+                period_start=start,
+                player_id=player_id,
+                score_id=score_id,
+                points=points,
+                played_at=played_at,
+            )
+
+
+_BEST_FIRST = ["player", "mode", "-points", "played_at", "id"]
+_ROW_FIELDS = ["id", "player_id", "mode", "points", "played_at", "verified"]
+
+
+def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
+    """Recompute one player's rows on every board of a mode from their unflagged scores."""
+    LeaderboardEntry.objects.filter(player_id=player_id, mode=mode).delete()
+    rows = (
+        Score.objects.filter(player_id=player_id, mode=mode, flagged=False)
+        .order_by(*_BEST_FIRST)
+        .values_list(*_ROW_FIELDS)
+    )
+    LeaderboardEntry.objects.bulk_create(_best_entries(rows.iterator(chunk_size=2000)))
+
+
+def leaderboard_rebuild(*, batch_size: int = 5000) -> int:
+    """Recompute every board from the scores (after a bulk load); returns the rows written."""
+    written = 0
+    with transaction.atomic():
+        LeaderboardEntry.objects.all().delete()
+        rows = Score.objects.filter(flagged=False).order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS)
+        batch: list[LeaderboardEntry] = []
+        # Rows arrive grouped by player: the "seen" set only ever needs one player's keys.
+        current_player = None
+        group: list[tuple] = []
+        for row in rows.iterator(chunk_size=batch_size):
+            if row[1] != current_player:
+                batch.extend(_best_entries(group))
+                group, current_player = [], row[1]
+            group.append(row)
+            if len(batch) >= batch_size:
+                LeaderboardEntry.objects.bulk_create(batch)
+                written += len(batch)
+                batch = []
+        batch.extend(_best_entries(group))
+        LeaderboardEntry.objects.bulk_create(batch)
+        written += len(batch)
+    return written

@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from games import plots, rules, selectors, services
+from games.models import Score
+from games.serializers import (
+    LeaderboardMeSerializer,
+    LeaderboardQuerySerializer,
+    LeaderboardSerializer,
+    PlayerRegisteredSerializer,
+    PlayerRegisterSerializer,
+    ScoreSerializer,
+    ScoreSubmitSerializer,
+)
+from targets_site.exceptions import ApiError
+
+
+class PlayerRegisterView(APIView):
+    """Create a player account; the answer carries the player's API token."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+    throttle_scope = "register"
+
+    @extend_schema(
+        request=PlayerRegisterSerializer, responses={201: PlayerRegisteredSerializer}, auth=[]
+    )
+    def post(self, request: Request) -> Response:
+        serializer = PlayerRegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user, token = services.player_register(**serializer.validated_data)
+        return Response(
+            {"username": user.get_username(), "token": token}, status=status.HTTP_201_CREATED
+        )
+
+
+class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """The caller's own scores; POST submits a round (idempotent on ``submission_id``)."""
+
+    serializer_class = ScoreSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends: list = []
+
+    @property
+    def throttle_scope(self) -> str | None:
+        # Only submissions count against the "scores" rate; reading your list does not.
+        return "scores" if getattr(self, "action", None) == "create" else None
+
+    def get_queryset(self):
+        return Score.objects.filter(player=self.request.user).order_by("-created_at", "-id")
+
+    @extend_schema(
+        request=ScoreSubmitSerializer,
+        responses={
+            201: ScoreSerializer,
+            200: OpenApiResponse(ScoreSerializer, description="A re-sent submission_id."),
+        },
+    )
+    def create(self, request: Request) -> Response:
+        serializer = ScoreSubmitSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        score, created = services.score_submit(
+            player=request.user,
+            data=serializer.validated_data,
+            digest=services.submission_digest(request.data),
+        )
+        body = ScoreSerializer(score, context={"request": request}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ScoreTargetView(APIView):
+    """The score's shots drawn on the bullseye; only its player and staff may see it."""
+
+    permission_classes = [IsAuthenticated]
+
+    def perform_content_negotiation(self, request, force=False):
+        # Success is a PNG built here; every error stays the API's JSON shape.
+        return JSONRenderer(), JSONRenderer.media_type
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
+    def get(self, request: Request, pk: int) -> HttpResponse:
+        scores = Score.objects.all()
+        if not request.user.is_staff:
+            scores = scores.filter(player=request.user)
+        score = scores.select_related("player").get(pk=pk)
+        title = f"{score.player.get_username()} - {score.mode} - {score.points} pts"
+        png = plots.target_png(mode=score.mode, shots=score.shots, title=title)
+        response = HttpResponse(png, content_type="image/png")
+        response["Cache-Control"] = "private, max-age=60"
+        return response
+
+
+def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
+    if mode not in rules.MODES:
+        raise ApiError(404, "unknown_mode", f"No leaderboard for mode {mode!r}.")
+    query = LeaderboardQuerySerializer(data=request.query_params)
+    query.is_valid(raise_exception=True)
+    verified = query.validated_data["verified"]
+    if verified is None:
+        verified = getattr(settings, "LEADERBOARD_VERIFIED_ONLY_DEFAULT", False)
+    board = selectors.board_for(
+        mode=mode, period=query.validated_data["period"], verified_only=verified
+    )
+    return board, query.validated_data["limit"]
+
+
+BOARD_PARAMETERS = [
+    OpenApiParameter("period", str, enum=["all", "day", "week"], description="UTC day / week"),
+    OpenApiParameter("limit", int, description="1..100, default 10"),
+    OpenApiParameter("verified", bool, description="Only replay-verified scores"),
+]
+
+
+class LeaderboardIndexView(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(exclude=True)
+    def get(self, request: Request) -> Response:
+        return Response(
+            {
+                "modes": {
+                    mode: reverse("leaderboard-detail", kwargs={"mode": mode}, request=request)
+                    for mode in rules.MODES
+                }
+            }
+        )
+
+
+class LeaderboardView(APIView):
+    """Best score per player, ranked (ties share a rank; the earlier score is listed first)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(parameters=BOARD_PARAMETERS, responses=LeaderboardSerializer)
+    def get(self, request: Request, mode: str) -> Response:
+        board, limit = _board(request, mode)
+        return Response(
+            LeaderboardSerializer(
+                {
+                    "mode": board.mode,
+                    "period": board.period,
+                    "period_start": board.start,
+                    "verified_only": board.verified_only,
+                    "results": selectors.leaderboard_top(board=board, limit=limit),
+                }
+            ).data
+        )
+
+
+class LeaderboardMeView(APIView):
+    """The caller's rank on a board, with the players just above and below."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=BOARD_PARAMETERS[::2], responses=LeaderboardMeSerializer)
+    def get(self, request: Request, mode: str) -> Response:
+        board, _ = _board(request, mode)
+        standing = selectors.leaderboard_me(board=board, player=request.user)
+        if standing is None:
+            raise ApiError(404, "not_ranked", "You have no score on this leaderboard yet.")
+        return Response(
+            LeaderboardMeSerializer(
+                {
+                    "mode": board.mode,
+                    "period": board.period,
+                    "verified_only": board.verified_only,
+                    **standing,
+                }
+            ).data
+        )
