@@ -1,0 +1,266 @@
+"""Format writers for exports: CSV, JSON (one streamed array) and JSON Lines, optionally gzipped.
+
+Framework-free: rows in (tuples in column order), bytes out to a binary file, with the row count,
+byte count and sha256 of exactly the bytes written (after gzip), so the export record describes the
+stored object and a user can check a download with ``sha256sum``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, BinaryIO
+
+FORMATS = ("csv", "json", "jsonl")
+
+# Spreadsheets evaluate a cell that starts with one of these as a formula (OWASP "CSV injection");
+# tab and carriage return are on OWASP's list too, as they can hide the same characters.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+# One write per this many bytes of CSV text: fewer, larger writes into gzip and the digest.
+_TEXT_BUFFER = 256 * 1024
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    rows: int
+    bytes: int
+    sha256: str
+
+
+class DigestWriter(io.RawIOBase):
+    """A write-only binary stream that counts and hashes every byte passed on to ``target``."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        super().__init__()
+        self._target = target
+        self._sha256 = hashlib.sha256()
+        self.bytes_written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        view = memoryview(data)
+        self._sha256.update(view)
+        self._target.write(view)
+        self.bytes_written += view.nbytes
+        return view.nbytes
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    @property
+    def sha256(self) -> str:
+        return self._sha256.hexdigest()
+
+
+def csv_escape_formula(text: str) -> str:
+    """Prefix a quote to text a spreadsheet would run as a formula (``=1+1`` -> ``'=1+1``)."""
+    if text and text[0] in FORMULA_PREFIXES:
+        return "'" + text
+    return text
+
+
+def datetime_text(value: dt.datetime) -> str:
+    """UTC ISO 8601 with ``Z``, microseconds only when there are any (as the API renders it)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC)
+        text = value.replace(tzinfo=None).isoformat()
+        return text + "Z"
+    return value.isoformat()
+
+
+def float_text(value: float) -> str:
+    """Shortest round-tripping text; ``65.0`` is written ``65`` as PostgreSQL's COPY writes it."""
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def csv_cell(value: Any) -> Any:
+    """One value as CSV text: text escaped against formulas, NULL as an empty cell."""
+    if value is None:
+        return ""
+    kind = type(value)
+    if kind is str:
+        return csv_escape_formula(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is float:
+        return float_text(value)
+    if kind is int or kind is Decimal:
+        return value
+    if isinstance(value, dt.datetime):
+        return datetime_text(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return csv_escape_formula(str(value))
+
+
+def json_value(value: Any) -> Any:
+    """One value as JSON: decimals as strings (exact, as the API sends prices), datetimes ISO."""
+    kind = type(value)
+    if value is None or kind is str or kind is bool or kind is int or kind is float:
+        return value
+    if kind is Decimal:
+        return str(value)
+    if isinstance(value, dt.datetime):
+        return datetime_text(value)
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, list | dict):
+        return value
+    return str(value)
+
+
+def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    text._CHUNK_SIZE = _TEXT_BUFFER  # type: ignore[attr-defined]
+    writer = csv.writer(text, lineterminator="\n")
+    # Python 3.11's writer quotes only the characters of its own line terminator, so a bare
+    # "\r" in a cell would go out unquoted and split the record; such rare rows take a CRLF
+    # writer (which quotes "\r") and get their terminator put back to "\n", as COPY writes it.
+    crlf_buffer = io.StringIO()
+    crlf_writer = csv.writer(crlf_buffer, lineterminator="\r\n")
+    writer.writerow([csv_escape_formula(name) for name in columns])
+    count = 0
+    for row in rows:
+        cells = [csv_cell(value) for value in row]
+        if any(type(cell) is str and "\r" in cell for cell in cells):
+            crlf_buffer.seek(0)
+            crlf_buffer.truncate()
+            crlf_writer.writerow(cells)
+            text.write(crlf_buffer.getvalue()[:-2] + "\n")
+        else:
+            writer.writerow(cells)
+        count += 1
+    text.flush()
+    text.detach()
+    return count
+
+
+def _json_lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
+    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    for row in rows:
+        yield encode({name: json_value(value) for name, value in zip(columns, row, strict=True)})
+
+
+def _buffered_write(out: BinaryIO, pieces: Iterable[str]) -> None:
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= _TEXT_BUFFER:
+            out.write("".join(buffer).encode())
+            buffer.clear()
+            size = 0
+    if buffer:
+        out.write("".join(buffer).encode())
+
+
+def _jsonl_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    count = 0
+
+    def pieces() -> Iterator[str]:
+        nonlocal count
+        for line in _json_lines(columns, rows):
+            count += 1
+            yield line + "\n"
+
+    _buffered_write(out, pieces())
+    return count
+
+
+def _json_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """One JSON array, written element by element: never the whole list in memory."""
+    count = 0
+
+    def pieces() -> Iterator[str]:
+        nonlocal count
+        yield "["
+        for line in _json_lines(columns, rows):
+            yield ("\n" if count == 0 else ",\n") + line
+            count += 1
+        yield "\n]\n" if count else "]\n"
+
+    _buffered_write(out, pieces())
+    return count
+
+
+_WRITERS: dict[str, Callable[[BinaryIO, Sequence[str], Iterable[Sequence[Any]]], int]] = {
+    "csv": _csv_write,
+    "json": _json_write,
+    "jsonl": _jsonl_write,
+}
+
+
+def file_extension(fmt: str, *, compress: bool) -> str:
+    if fmt not in _WRITERS:
+        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    return f"{fmt}.gz" if compress else fmt
+
+
+@contextmanager
+def digest_stream(target: BinaryIO, *, compress: bool) -> Iterator[tuple[BinaryIO, DigestWriter]]:
+    """Yield ``(stream to write, digest)``; gzip sits between them when ``compress`` is on.
+
+    The gzip header carries no name or time (``mtime=0``), so the same rows give the same bytes.
+    """
+    digest = DigestWriter(target)
+    if not compress:
+        yield digest, digest  # type: ignore[misc]
+        digest.flush()
+        return
+    zipped = gzip.GzipFile(fileobj=digest, mode="wb", compresslevel=6, mtime=0)
+    yield zipped, digest  # type: ignore[misc]
+    zipped.close()  # writes the gzip trailer; leaves ``digest`` and ``target`` open
+    digest.flush()
+
+
+def rows_write(
+    *,
+    target: BinaryIO,
+    fmt: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    compress: bool = False,
+) -> WrittenFile:
+    """Write ``rows`` (tuples in ``columns`` order) to ``target`` in ``fmt``; return the counts."""
+    writer = _WRITERS.get(fmt)
+    if writer is None:
+        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    with digest_stream(target, compress=compress) as (stream, digest):
+        count = writer(stream, columns, rows)
+    return WrittenFile(rows=count, bytes=digest.bytes_written, sha256=digest.sha256)
+
+
+def csv_chunks_write(
+    *,
+    target: BinaryIO,
+    columns: Sequence[str],
+    chunks: Iterable[bytes],
+    compress: bool = False,
+) -> tuple[int, str]:
+    """Write a CSV header, then CSV body bytes made elsewhere (PostgreSQL's ``COPY … TO STDOUT``).
+
+    Returns ``(bytes, sha256)`` of what was written; the row count comes from the source (a cell
+    may hold a newline, so counting lines here would be wrong).
+    """
+    with digest_stream(target, compress=compress) as (stream, digest):
+        header = io.StringIO()
+        csv.writer(header, lineterminator="\n").writerow(
+            [csv_escape_formula(name) for name in columns]
+        )
+        stream.write(header.getvalue().encode())
+        for chunk in chunks:
+            stream.write(chunk)
+    return digest.bytes_written, digest.sha256

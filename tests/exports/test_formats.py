@@ -1,0 +1,176 @@
+"""The format writers alone: bytes out, row/byte/sha256 accounting, CSV formula escaping."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import hashlib
+import io
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from exports.formats import (
+    csv_cell,
+    csv_chunks_write,
+    csv_escape_formula,
+    datetime_text,
+    file_extension,
+    float_text,
+    rows_write,
+)
+
+COLUMNS = ("id", "name", "price", "seen_at", "active", "value")
+ROWS = [
+    (1, "Laptop", Decimal("1200.00"), dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), True, 1.5),
+    (2, '=HYPERLINK("http://x")', Decimal("0.00"), None, False, -65.0),
+    (3, 'multi\nline, "quoted"', Decimal("9.99"), None, None, None),
+]
+
+
+def write(fmt: str, rows=ROWS, *, compress: bool = False):
+    target = io.BytesIO()
+    written = rows_write(target=target, fmt=fmt, columns=COLUMNS, rows=rows, compress=compress)
+    return written, target.getvalue()
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
+def test_text_that_a_spreadsheet_would_run_is_prefixed_with_a_quote(text):
+    assert csv_escape_formula(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["", "plain", "a=b", "1-2", " =x"])
+def test_ordinary_text_is_left_alone(text):
+    assert csv_escape_formula(text) == text
+
+
+def test_negative_numbers_are_numbers_not_formulas():
+    assert csv_cell(-5) == -5
+    assert csv_cell(-65.0) == "-65"
+    assert csv_cell(Decimal("-1.50")) == Decimal("-1.50")
+
+
+def test_csv_has_a_header_and_one_line_per_row_with_the_formula_cell_escaped():
+    written, data = write("csv")
+    parsed = list(csv.reader(io.StringIO(data.decode())))
+    assert parsed[0] == list(COLUMNS)
+    assert parsed[1] == ["1", "Laptop", "1200.00", "2026-01-02T03:04:05Z", "true", "1.5"]
+    assert parsed[2] == ["2", '\'=HYPERLINK("http://x")', "0.00", "", "false", "-65"]
+    assert parsed[3] == ["3", 'multi\nline, "quoted"', "9.99", "", "", ""]
+    assert written.rows == 3
+
+
+def test_the_record_counts_and_hashes_exactly_the_bytes_written():
+    for fmt in ("csv", "json", "jsonl"):
+        written, data = write(fmt)
+        assert written.bytes == len(data)
+        assert written.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_json_is_one_array_of_objects_with_decimals_as_strings():
+    written, data = write("json")
+    parsed = json.loads(data)
+    assert written.rows == 3
+    assert parsed[0] == {
+        "id": 1,
+        "name": "Laptop",
+        "price": "1200.00",
+        "seen_at": "2026-01-02T03:04:05Z",
+        "active": True,
+        "value": 1.5,
+    }
+    # JSON is not a spreadsheet: text stays as stored.
+    assert parsed[1]["name"] == '=HYPERLINK("http://x")'
+    assert parsed[2]["active"] is None
+
+
+def test_an_empty_export_is_still_valid_in_every_format():
+    assert json.loads(write("json", [])[1]) == []
+    assert write("jsonl", [])[1] == b""
+    assert write("csv", [])[1] == b"id,name,price,seen_at,active,value\n"
+    assert write("csv", [])[0].rows == 0
+
+
+def test_jsonl_is_one_object_per_line():
+    written, data = write("jsonl")
+    lines = data.decode().splitlines()
+    assert len(lines) == written.rows == 3
+    assert [json.loads(line)["id"] for line in lines] == [1, 2, 3]
+
+
+def test_gzip_output_decompresses_to_the_plain_output_and_is_hashed_compressed():
+    plain_written, plain = write("csv")
+    zipped_written, zipped = write("csv", compress=True)
+    assert gzip.decompress(zipped) == plain
+    assert zipped_written.rows == plain_written.rows
+    assert zipped_written.sha256 == hashlib.sha256(zipped).hexdigest()
+    assert zipped_written.bytes == len(zipped)
+
+
+def test_the_same_rows_give_the_same_gzip_bytes():
+    assert write("jsonl", compress=True)[1] == write("jsonl", compress=True)[1]
+
+
+def test_rows_are_consumed_lazily_from_a_generator():
+    consumed = []
+
+    def rows():
+        for number in range(5000):
+            consumed.append(number)
+            yield (number, f"n{number}", Decimal(1), None, True, 0.5)
+
+    written, data = write("json", rows())
+    assert written.rows == 5000 == len(json.loads(data)) == len(consumed)
+
+
+def test_nan_cannot_be_written_as_json():
+    with pytest.raises(ValueError):
+        write("jsonl", [(1, "x", Decimal(1), None, True, float("nan"))])
+
+
+def test_an_unknown_format_is_refused():
+    with pytest.raises(ValueError, match="Unknown format 'xml'"):
+        write("xml")
+    with pytest.raises(ValueError):
+        file_extension("parquet", compress=False)
+
+
+def test_extensions_name_the_format_and_compression():
+    assert file_extension("csv", compress=False) == "csv"
+    assert file_extension("jsonl", compress=True) == "jsonl.gz"
+
+
+def test_datetimes_are_written_in_utc_with_z():
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    assert datetime_text(dt.datetime(2026, 5, 1, 12, 0, tzinfo=plus_two)) == "2026-05-01T10:00:00Z"
+    assert (
+        datetime_text(dt.datetime(2026, 5, 1, 12, 0, 0, 120, tzinfo=dt.UTC))
+        == "2026-05-01T12:00:00.000120Z"
+    )
+
+
+def test_copy_chunks_get_the_header_and_are_counted():
+    target = io.BytesIO()
+    size, sha = csv_chunks_write(
+        target=target, columns=["a", "b"], chunks=[b"1,x\n", b"2,y\n"], compress=False
+    )
+    assert target.getvalue() == b"a,b\n1,x\n2,y\n"
+    assert size == 12 and sha == hashlib.sha256(b"a,b\n1,x\n2,y\n").hexdigest()
+
+
+@given(st.lists(st.text(), max_size=20))
+def test_any_text_round_trips_through_csv_with_only_formula_cells_changed(texts):
+    rows = [(text,) for text in texts]
+    target = io.BytesIO()
+    rows_write(target=target, fmt="csv", columns=["text"], rows=rows)
+    parsed = list(csv.reader(io.StringIO(target.getvalue().decode(), newline="")))[1:]
+    assert [row[0] if row else "" for row in parsed] == [csv_escape_formula(t) for t in texts]
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_float_text_reads_back_as_the_same_float(value):
+    assert float(float_text(value)) == value
