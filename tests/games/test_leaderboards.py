@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.test import override_settings
+from django.utils import timezone
+
+from games import services
+from games.models import LeaderboardEntry, Score
+from tests.games.factories import PlayerFactory, bot_payload, make_score
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def board(client, mode="bullseye", **params):
+    response = client.get(f"/api/v1/leaderboards/{mode}/", params)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def names_and_ranks(body):
+    return [(row["player"], row["rank"], row["points"]) for row in body["results"]]
+
+
+def test_the_board_shows_each_players_best_score_ranked(api_client):
+    alice, bob, carol = (PlayerFactory(username=n) for n in ("alice", "bob", "carol"))
+    make_score(alice, points=300)
+    make_score(alice, points=900)
+    make_score(bob, points=500)
+    make_score(carol, points=100)
+    body = board(api_client)
+    assert names_and_ranks(body) == [("alice", 1, 900), ("bob", 2, 500), ("carol", 3, 100)]
+    assert set(body["results"][0]) == {
+        "rank",
+        "player",
+        "points",
+        "hits",
+        "accuracy",
+        "played_at",
+        "verified",
+    }
+
+
+def test_ties_share_a_rank_the_earlier_score_first_and_the_next_rank_skips(api_client):
+    now = timezone.now()
+    late, early, top, low = (PlayerFactory(username=n) for n in ("late", "early", "top", "low"))
+    make_score(late, points=500, played_at=now - dt.timedelta(minutes=1))
+    make_score(early, points=500, played_at=now - dt.timedelta(minutes=9))
+    make_score(top, points=800)
+    make_score(low, points=200)
+    assert names_and_ranks(board(api_client)) == [
+        ("top", 1, 800),
+        ("early", 2, 500),
+        ("late", 2, 500),
+        ("low", 4, 200),
+    ]
+
+
+def test_a_players_tied_scores_count_once_with_the_earlier_one(api_client):
+    now = timezone.now()
+    alice = PlayerFactory(username="alice")
+    make_score(alice, points=400, played_at=now - dt.timedelta(minutes=2))
+    first = make_score(alice, points=400, played_at=now - dt.timedelta(minutes=30))
+    rows = board(api_client)["results"]
+    assert len(rows) == 1
+    assert rows[0]["played_at"].startswith(first.played_at.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_modes_have_separate_boards(api_client):
+    alice = PlayerFactory(username="alice")
+    make_score(alice, mode="moving", points=150, hits=3)
+    assert board(api_client, "bullseye")["results"] == []
+    assert names_and_ranks(board(api_client, "moving")) == [("alice", 1, 150)]
+
+
+def test_day_and_week_boards_only_hold_scores_from_this_utc_day_and_week(api_client):
+    now = timezone.now()
+    old, today = PlayerFactory(username="old"), PlayerFactory(username="today")
+    make_score(old, points=900, played_at=now - dt.timedelta(days=8))
+    make_score(today, points=100, played_at=now - dt.timedelta(seconds=5))
+    assert [r[0] for r in names_and_ranks(board(api_client, period="all"))] == ["old", "today"]
+    assert [r[0] for r in names_and_ranks(board(api_client, period="day"))] == ["today"]
+    assert [r[0] for r in names_and_ranks(board(api_client, period="week"))] == ["today"]
+
+
+def test_verified_true_lists_only_replay_verified_scores(api_client, client_for):
+    forger = PlayerFactory(username="forger")
+    make_score(forger, points=5000)
+    honest = client_for(PlayerFactory(username="honest"))
+    assert honest.post("/api/v1/scores/", bot_payload(seed=2), format="json").status_code == 201
+    assert [r[0] for r in names_and_ranks(board(api_client))] == ["forger", "honest"]
+    verified = board(api_client, verified="true")
+    assert verified["verified_only"] is True
+    assert [r[0] for r in names_and_ranks(verified)] == ["honest"]
+
+
+def test_a_setting_makes_verified_only_the_default(api_client):
+    make_score(PlayerFactory(username="forger"), points=5000)
+    with override_settings(LEADERBOARD_VERIFIED_ONLY_DEFAULT=True):
+        assert board(api_client)["results"] == []
+        assert len(board(api_client, verified="false")["results"]) == 1
+
+
+def test_a_flagged_score_leaves_the_board_and_the_players_next_best_returns(api_client):
+    alice, bob = PlayerFactory(username="alice"), PlayerFactory(username="bob")
+    forged = make_score(alice, points=9000)
+    make_score(alice, points=300)
+    make_score(bob, points=500)
+    assert names_and_ranks(board(api_client))[0] == ("alice", 1, 9000)
+    assert services.score_flag(score_ids=[forged.pk]) == 1
+    assert names_and_ranks(board(api_client)) == [("bob", 1, 500), ("alice", 2, 300)]
+    services.score_flag(score_ids=[forged.pk], flagged=False)
+    assert names_and_ranks(board(api_client))[0] == ("alice", 1, 9000)
+
+
+def test_deleting_a_players_best_score_brings_back_the_next_best(api_client):
+    alice = PlayerFactory(username="alice")
+    best = make_score(alice, points=800)
+    make_score(alice, points=200)
+    services.score_delete(score_ids=[best.pk])
+    assert names_and_ranks(board(api_client)) == [("alice", 1, 200)]
+
+
+def test_the_limit_caps_the_rows_and_bad_parameters_are_400s(api_client):
+    for n in range(12):
+        make_score(PlayerFactory(username=f"p{n}"), points=100 + n * 10)
+    assert len(board(api_client)["results"]) == 10
+    assert len(board(api_client, limit=3)["results"]) == 3
+    for params in (
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"period": "year"},
+        {"verified": "maybe"},
+    ):
+        assert_error(api_client.get("/api/v1/leaderboards/bullseye/", params), 400)
+    assert_error(api_client.get("/api/v1/leaderboards/snipers/"), 404, "unknown_mode")
+
+
+def test_the_top_ten_is_read_with_one_query(api_client, django_assert_num_queries):
+    for n in range(15):
+        make_score(PlayerFactory(username=f"p{n}"), points=100 + n)
+    with django_assert_num_queries(1):
+        assert len(board(api_client)["results"]) == 10
+
+
+def test_me_shows_the_callers_rank_and_five_neighbours_either_side(
+    client_for, django_assert_num_queries
+):
+    players = [PlayerFactory(username=f"p{n:02d}") for n in range(20)]
+    for n, player in enumerate(players):
+        make_score(player, points=2000 - n * 100)  # p00 best ... p19 worst
+    make_score(
+        PlayerFactory(username="twin"),
+        points=2000 - 10 * 100,
+        played_at=timezone.now() - dt.timedelta(hours=1),
+    )  # ties p10, earlier
+    me = client_for(players[10])
+    with django_assert_num_queries(5):  # token, mine, above, below, ranks
+        response = me.get("/api/v1/leaderboards/bullseye/me/")
+    body = response.json()
+    assert body["rank"] == 11 and body["points"] == 1000
+    rows = [(row["player"], row["rank"]) for row in body["neighbours"]]
+    assert rows == [
+        ("p06", 7),
+        ("p07", 8),
+        ("p08", 9),
+        ("p09", 10),
+        ("twin", 11),
+        ("p10", 11),
+        ("p11", 13),
+        ("p12", 14),
+        ("p13", 15),
+        ("p14", 16),
+        ("p15", 17),
+    ]
+
+
+def test_me_at_the_top_has_only_neighbours_below(client_for):
+    top = PlayerFactory(username="top")
+    make_score(top, points=900)
+    make_score(PlayerFactory(username="second"), points=100)
+    body = client_for(top).get("/api/v1/leaderboards/bullseye/me/").json()
+    assert body["rank"] == 1
+    assert [r["player"] for r in body["neighbours"]] == ["top", "second"]
+
+
+def test_me_without_a_score_is_a_404_and_needs_a_token(client_for, api_client):
+    assert_error(
+        client_for(PlayerFactory()).get("/api/v1/leaderboards/bullseye/me/"), 404, "not_ranked"
+    )
+    assert_error(api_client.get("/api/v1/leaderboards/bullseye/me/"), 401)
+
+
+def test_the_leaderboard_index_links_each_mode(api_client):
+    body = api_client.get("/api/v1/leaderboards/").json()
+    assert set(body["modes"]) == {"moving", "bullseye"}
+
+
+def test_a_full_rebuild_gives_the_same_rows_as_the_incremental_updates(api_client):
+    now = timezone.now()
+    for n in range(6):
+        player = PlayerFactory(username=f"p{n}")
+        for k in range(3):
+            make_score(player, points=100 * (n + k + 1), played_at=now - dt.timedelta(days=k * 4))
+    Score.objects.filter(points=300).update(flagged=True)
+    services.leaderboard_rebuild_player(player_id=Score.objects.first().player_id, mode="bullseye")
+
+    def rows():
+        return sorted(
+            LeaderboardEntry.objects.values_list(
+                "mode", "scope", "period", "period_start", "player_id", "score_id"
+            )
+        )
+
+    for player_id in Score.objects.values_list("player_id", flat=True).distinct():
+        services.leaderboard_rebuild_player(player_id=player_id, mode="bullseye")
+    incremental = rows()
+    written = services.leaderboard_rebuild(batch_size=4)
+    assert rows() == incremental
+    assert written == len(incremental)
