@@ -1,24 +1,27 @@
 from __future__ import annotations
 
 import django_filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from items.models import Item
 
-# A typo such as ``in_stock=yes`` is a 400, not a filter silently dropped.
-_BOOLEAN_CHOICES = [("true", "true"), ("false", "false"), ("1", "1"), ("0", "0")]
 
+@extend_schema_field(OpenApiTypes.BOOL)
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """``true``/``false`` (or ``1``/``0``); a typo such as ``yes`` is a 400, not ignored."""
 
-def _as_bool(value: str) -> bool:
-    return value in ("true", "1")
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("choices", [(value, value) for value in ("true", "false", "1", "0")])
+        kwargs.setdefault("coerce", lambda value: value in ("true", "1"))
+        super().__init__(*args, **kwargs)
 
 
 class ItemFilter(django_filters.FilterSet):
     min_price = django_filters.NumberFilter(field_name="price", lookup_expr="gte", max_digits=20)
     max_price = django_filters.NumberFilter(field_name="price", lookup_expr="lte", max_digits=20)
-    in_stock = django_filters.TypedChoiceFilter(
-        choices=_BOOLEAN_CHOICES, coerce=_as_bool, method="filter_in_stock"
-    )
-    is_active = django_filters.TypedChoiceFilter(choices=_BOOLEAN_CHOICES, coerce=_as_bool)
+    in_stock = StrictBooleanFilter(method="filter_in_stock")
+    is_active = StrictBooleanFilter()
 
     class Meta:
         model = Item

@@ -12,7 +12,7 @@ import re
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 _RATE = re.compile(r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$")
 
 
@@ -28,7 +28,9 @@ def env_str(name: str, default: str | None = None) -> str | None:
 
 def env_bool(name: str, default: bool) -> bool:
     value = _raw(name)
-    if value is None:
+    # Empty means "not set", as for every other type: a blank DJANGO_SECURE_SSL_REDIRECT= line
+    # must not quietly turn a secure default off.
+    if value in (None, ""):
         return default
     lowered = value.lower()
     if lowered in _TRUE:

@@ -1,0 +1,169 @@
+"""Settings come only from the environment, strictly parsed: a bad value stops the start."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.platform.subprocesses import PRODUCTION_KEY, run_manage, run_python
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("DJANGO_DEBUG", "maybe", "must be a boolean"),
+        ("NUM_PROXIES", "-1", "must be >= 0"),
+        ("NUM_PROXIES", "two", "must be an integer"),
+        ("API_THROTTLE_RATES", "bad", "scope=N/period"),
+        ("API_THROTTLE_RATES", "anon=120/fortnight", "scope=N/period"),
+        ("DATABASE_URL", "mysql://root@localhost/targets", "sqlite:// or postgres://"),
+        ("DATABASE_URL", "not a url", "DATABASE_URL"),
+        ("REDIS_URL", "http://127.0.0.1:6379", "must start with redis://"),
+        ("EXPORTS_STORAGE", "ftp", "must be one of local, s3"),
+        ("DJANGO_SECURE_HSTS_SECONDS", "-5", "must be >= 0"),
+        ("DJANGO_SECURE_SSL_REDIRECT", "perhaps", "must be a boolean"),
+        ("DJANGO_LOG_LEVEL", "loud", "must be one of"),
+    ],
+)
+def test_a_bad_value_stops_the_start_with_a_message_naming_the_variable(variable, value, says):
+    result = run_manage("check", **{variable: value})
+    assert result.returncode != 0
+    assert variable in result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_s3_exports_without_a_bucket_stop_the_start():
+    result = run_manage("check", EXPORTS_STORAGE="s3")
+    assert result.returncode != 0
+    assert "EXPORTS_S3_BUCKET is required when EXPORTS_STORAGE=s3" in result.stderr
+
+
+def test_debug_off_without_a_secret_key_refuses_to_start():
+    result = run_manage("check", DJANGO_DEBUG="0", DJANGO_SECRET_KEY="")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is required" in result.stderr
+
+
+def test_debug_on_without_a_secret_key_starts_with_a_per_process_key():
+    code = (
+        "import django; django.setup(); "
+        "from django.conf import settings; print(settings.SECRET_KEY)"
+    )
+    first = run_python("-c", code, DJANGO_DEBUG="1", DJANGO_SECRET_KEY="")
+    second = run_python("-c", code, DJANGO_DEBUG="1", DJANGO_SECRET_KEY="")
+    assert first.returncode == second.returncode == 0, first.stderr
+    assert len(first.stdout.strip()) >= 50
+    assert first.stdout != second.stdout
+
+
+def test_the_default_settings_pass_the_system_checks():
+    result = run_manage("check")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_passes_with_a_production_environment():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=PRODUCTION_KEY,
+        DJANGO_ALLOWED_HOSTS="targets.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_the_secure_defaults_are_turned_off():
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="targets.example.com",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_HSTS_SECONDS="0",
+        DJANGO_SECURE_COOKIES="0",
+    )
+    assert result.returncode != 0
+    for check in ("security.W004", "security.W008", "security.W012", "security.W016"):
+        assert check in result.stderr
+
+
+SHOW_SETTINGS = """
+import django, json
+django.setup()
+from django.conf import settings
+print(json.dumps({
+    "ssl_redirect": settings.SECURE_SSL_REDIRECT,
+    "hsts": settings.SECURE_HSTS_SECONDS,
+    "secure_cookies": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE],
+    "hosts": settings.ALLOWED_HOSTS,
+    "db": settings.DATABASES["default"]["ENGINE"],
+    "cache": settings.CACHES["default"]["BACKEND"],
+    "exports": settings.STORAGES["exports"]["BACKEND"],
+    "rates": settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+    "proxies": settings.REST_FRAMEWORK["NUM_PROXIES"],
+}))
+"""
+
+
+def show_settings(**env: str) -> dict:
+    import json
+
+    result = run_python("-c", SHOW_SETTINGS, **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_debug_off_holds_the_secure_defaults_and_the_embedded_defaults():
+    shown = show_settings(DJANGO_DEBUG="0")
+    assert shown["ssl_redirect"] is True
+    assert shown["hsts"] >= 31_536_000
+    assert shown["secure_cookies"] == [True, True]
+    assert shown["db"] == "django.db.backends.sqlite3"
+    assert shown["cache"] == "django.core.cache.backends.locmem.LocMemCache"
+    assert shown["exports"] == "django.core.files.storage.FileSystemStorage"
+    assert shown["proxies"] == 0
+
+
+def test_environment_values_reach_the_settings():
+    shown = show_settings(
+        DJANGO_ALLOWED_HOSTS="a.example.com, b.example.com",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/anything",
+        API_THROTTLE_RATES="anon=7/min,login=3/hour",
+        NUM_PROXIES="1",
+        EXPORTS_STORAGE="s3",
+        EXPORTS_S3_BUCKET="exports",
+    )
+    assert shown["hosts"] == ["a.example.com", "b.example.com"]
+    assert shown["db"] == "django.db.backends.postgresql"
+    assert shown["rates"]["anon"] == "7/min"
+    assert shown["rates"]["login"] == "3/hour"
+    assert shown["rates"]["user"] == "2000/min"
+    assert shown["proxies"] == 1
+    assert shown["exports"] == "storages.backends.s3.S3Storage"
+
+
+REDIS_ROUND_TRIP = """
+import django, uuid
+django.setup()
+from django.conf import settings
+from django.core.cache import cache
+import redis
+key, value = "settings-test-" + uuid.uuid4().hex, uuid.uuid4().hex
+cache.set(key, value, 30)
+raw = redis.Redis.from_url(settings.REDIS_URL)
+stored = [k for k in raw.keys("*" + key)]
+print(settings.CACHES["default"]["BACKEND"], cache.get(key) == value, len(stored))
+cache.delete(key)
+"""
+
+
+def test_with_redis_url_set_the_cache_is_redis_and_shared():
+    result = run_python("-c", REDIS_ROUND_TRIP, REDIS_URL="redis://127.0.0.1:6379/14")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "True", "1"]
