@@ -1,0 +1,5 @@
+import sys
+
+from games.client.app import main
+
+sys.exit(main())
