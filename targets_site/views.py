@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import logging
+import os
+from pathlib import Path
 
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import NoReverseMatch, reverse
@@ -50,7 +52,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         logger.warning("readiness: database check failed", exc_info=True)
         checks["database"] = "unavailable"
     try:
-        storages["exports"].exists("readyz-probe")
+        _probe_storage(storages["exports"])
         checks["exports_storage"] = "ok"
     except Exception:
         logger.warning("readiness: export storage check failed", exc_info=True)
@@ -60,6 +62,22 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def _probe_storage(storage: Storage) -> None:
+    """Raise unless the storage could take a new file.
+
+    ``exists()`` on a local directory that is missing or read-only just answers False, so the
+    local case checks that the directory (or the parent it would be created in) is writable.
+    """
+    if isinstance(storage, FileSystemStorage):
+        directory = Path(storage.location)
+        while not directory.exists() and directory != directory.parent:
+            directory = directory.parent
+        if not (directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)):
+            raise OSError(f"export directory {storage.location} is not writable")
+        return
+    storage.exists("readyz-probe")
 
 
 @extend_schema(exclude=True)
