@@ -1,3 +1,10 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from rest_framework.routers import SimpleRouter
+
+from exports.views import ExportViewSet
+
+router = SimpleRouter()
+router.register("exports", ExportViewSet, basename="export")
+
+urlpatterns = router.urls

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class Format(models.TextChoices):
+    CSV = "csv", "CSV"
+    JSON = "json", "JSON (one array)"
+    JSONL = "jsonl", "JSON Lines"
+
+
+class Status(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class StorageKind(models.TextChoices):
+    LOCAL = "local", "Local disk"
+    S3 = "s3", "S3"
+
+
+# Every dataset the SPEC names; datasets.py says which of them this installation can export.
+DATASET_NAMES = ("items", "sensors", "readings", "alerts", "scores")
+FILTER_NAMES = ("since", "until", "sensor", "mode")

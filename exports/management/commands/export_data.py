@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from exports import services
+from exports.choices import DATASET_NAMES, Format, Status, StorageKind
+from exports.messages import validation_text
+from targets_site.progress import is_terminal, progress
+
+
+class Command(BaseCommand):
+    help = (
+        "Export a dataset (items, sensors, readings, alerts, scores) as CSV, JSON or JSON Lines "
+        "to the export storage under a new key; prints the key, rows, bytes and sha256. "
+        "A second run of the same export while one is running does not start."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("dataset", help=f"One of: {', '.join(DATASET_NAMES)}.")
+        parser.add_argument("--format", default=Format.CSV, help="csv (default), json or jsonl.")
+        parser.add_argument("--gzip", action="store_true", help="Compress the file with gzip.")
+        parser.add_argument(
+            "--since", help="Only rows at or after this ISO date/time (with an offset, e.g. Z)."
+        )
+        parser.add_argument("--until", help="Only rows before this ISO date/time.")
+        parser.add_argument("--sensor", help="Only this sensor's rows (sensors, readings, alerts).")
+        parser.add_argument("--mode", help="Only this game mode's scores (scores).")
+        parser.add_argument(
+            "--storage",
+            choices=StorageKind.values,
+            help=f"Where the file goes (default: EXPORTS_STORAGE, now {settings.EXPORTS_STORAGE}).",
+        )
+
+    def handle(self, *args, dataset: str, format: str, gzip: bool, storage: str | None, **options):
+        filters = {name: options[name] for name in ("since", "until", "sensor", "mode")}
+        show_bar = is_terminal(self.stdout)
+
+        def bar(items, unit):
+            return progress(items, stdout=self.stdout, desc=f"export {dataset}", unit=unit)
+
+        try:
+            export = services.export_run(
+                dataset=dataset,
+                fmt=format,
+                compress=gzip,
+                filters={key: value for key, value in filters.items() if value is not None},
+                storage=storage,
+                progress=bar if show_bar else None,
+            )
+        except ValidationError as exc:
+            raise CommandError(validation_text(exc)) from None
+        except services.ExportAlreadyRunning as exc:
+            raise CommandError(str(exc)) from None
+        except DatabaseError as exc:
+            raise CommandError(f"Database error: {' '.join(str(exc).split())}") from None
+
+        if export.status != Status.SUCCEEDED:
+            raise CommandError(f"Export #{export.pk} failed: {export.error}")
+        if options["verbosity"] >= 1:
+            self.stdout.write(f"key: {export.key}")
+            self.stdout.write(f"rows: {export.rows}")
+            self.stdout.write(f"bytes: {export.bytes}")
+            self.stdout.write(f"sha256: {export.sha256}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Export #{export.pk} of {export.dataset} succeeded in {export.duration_ms} ms "
+                f"({export.storage} storage)."
+            )
+        )

@@ -1,0 +1,396 @@
+"""Export runs: request, lock, claim, produce the file, store it, record the outcome, prune."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.files import File
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from exports.choices import Format, Status, StorageKind
+from exports.datasets import Dataset, dataset_get, filters_clean
+from exports.formats import WrittenFile, csv_chunks_write, file_extension, rows_write
+from exports.models import Export
+from exports.storage import export_storage, local_partial_dir
+
+logger = logging.getLogger("targets.exports")
+
+# A running export whose heartbeat is older than this is taken to have died with its process.
+STALE_AFTER = dt.timedelta(hours=1)
+HEARTBEAT_EVERY_S = 30.0
+ERROR_MAX_CHARS = 1000
+
+# ``progress(iterable, unit)`` -> the same items, e.g. through a tqdm bar.
+Progress = Callable[[Iterable[Any], str], Iterable[Any]]
+
+
+class ExportAlreadyRunning(Exception):
+    """The same export (dataset, format, gzip, filters, storage) is running already."""
+
+
+def export_fingerprint(
+    *, dataset: str, fmt: str, compress: bool, filters: dict[str, Any], storage: str
+) -> str:
+    payload = json.dumps([dataset, fmt, compress, filters, storage], sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def export_validate(
+    *,
+    dataset: str,
+    fmt: str,
+    compress: bool = False,
+    filters: dict[str, Any] | None = None,
+    storage: str | None = None,
+) -> dict[str, Any]:
+    """Check a request; return the model fields for it. ValidationError names each bad part."""
+    from django.conf import settings
+
+    found = dataset_get(dataset)
+    if fmt not in Format.values:
+        raise ValidationError(
+            {"format": [f"Unknown format {fmt!r}; choose one of {', '.join(Format.values)}."]}
+        )
+    storage = storage or settings.EXPORTS_STORAGE
+    if storage not in StorageKind.values:
+        raise ValidationError({"storage": [f"Unknown storage {storage!r}; use local or s3."]})
+    cleaned = filters_clean(found, filters)
+    try:
+        export_storage(storage)
+    except ImproperlyConfigured as exc:
+        raise ValidationError({"storage": [str(exc)]}) from None
+    return {
+        "dataset": found.name,
+        "format": fmt,
+        "gzip": bool(compress),
+        "filters": cleaned,
+        "storage": storage,
+        "fingerprint": export_fingerprint(
+            dataset=found.name, fmt=fmt, compress=bool(compress), filters=cleaned, storage=storage
+        ),
+    }
+
+
+def export_request(*, requested_by=None, **request: Any) -> Export:
+    """Record a pending export for a worker (``run_exports``) to run."""
+    fields = export_validate(**request)
+    return Export.objects.create(status=Status.PENDING, requested_by=requested_by, **fields)
+
+
+def _stale_runs_fail(*, fingerprint: str | None = None) -> int:
+    """Mark running exports whose process stopped sending heartbeats as failed."""
+    cutoff = timezone.now() - STALE_AFTER
+    stale = Export.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
+    if fingerprint is not None:
+        stale = stale.filter(fingerprint=fingerprint)
+    return stale.update(
+        status=Status.FAILED,
+        finished_at=timezone.now(),
+        error=f"The run stopped sending heartbeats for over {STALE_AFTER}; its worker died.",
+    )
+
+
+def export_start(*, requested_by=None, **request: Any) -> Export:
+    """Record an export already running, for a run in this process (``export_data``).
+
+    Raises ExportAlreadyRunning, recording nothing, when the same export is running.
+    """
+    fields = export_validate(**request)
+    _stale_runs_fail(fingerprint=fields["fingerprint"])
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return Export.objects.create(
+                status=Status.RUNNING,
+                requested_by=requested_by,
+                started_at=now,
+                heartbeat_at=now,
+                **fields,
+            )
+    except IntegrityError:
+        running = Export.objects.filter(
+            fingerprint=fields["fingerprint"], status=Status.RUNNING
+        ).first()
+        which = f" (export #{running.pk})" if running else ""
+        raise ExportAlreadyRunning(
+            f"The same export is already running{which}; not starting a second run."
+        ) from None
+
+
+def export_claim_next() -> Export | None:
+    """Claim the oldest pending export whose twin is not running; None when there is none.
+
+    On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side by side, each
+    getting a different row; the conditional UPDATE also makes the claim exclusive on SQLite.
+    """
+    _stale_runs_fail()
+    for _attempt in range(10):
+        with transaction.atomic():
+            running = Export.objects.filter(status=Status.RUNNING).values("fingerprint")
+            candidate = (
+                Export.objects.select_for_update(skip_locked=True)
+                .filter(status=Status.PENDING)
+                .exclude(fingerprint__in=running)
+                .order_by("id")
+                .only("id")
+                .first()
+            )
+            if candidate is None:
+                return None
+            now = timezone.now()
+            try:
+                with transaction.atomic():
+                    claimed = Export.objects.filter(pk=candidate.pk, status=Status.PENDING).update(
+                        status=Status.RUNNING, started_at=now, heartbeat_at=now
+                    )
+            except IntegrityError:
+                # Its twin started between our look and our update: leave it pending.
+                continue
+            if claimed:
+                return Export.objects.get(pk=candidate.pk)
+    return None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or "no details"
+    return f"{type(exc).__name__}: {text}"[:ERROR_MAX_CHARS]
+
+
+def export_key(export: Export) -> str:
+    started = export.started_at or timezone.now()
+    stamp = started.astimezone(dt.UTC)
+    extension = file_extension(export.format, compress=export.gzip)
+    return (
+        f"exports/{export.dataset}/{stamp:%Y}/{stamp:%m}/"
+        f"{export.dataset}-{stamp:%Y%m%dT%H%M%SZ}-{export.pk}.{extension}"
+    )
+
+
+class _Heartbeat:
+    def __init__(self, export: Export) -> None:
+        self.export = export
+        self.last = time.monotonic()
+
+    def beat(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self.last >= HEARTBEAT_EVERY_S:
+            Export.objects.filter(pk=self.export.pk).update(heartbeat_at=timezone.now())
+            self.last = now
+
+    def through(self, rows: Iterable[Any]) -> Iterator[Any]:
+        for index, row in enumerate(rows, 1):
+            if index % 10_000 == 0:
+                self.beat()
+            yield row
+
+
+def _copy_csv_chunks(dataset: Dataset, filters: dict[str, Any], counter: list[int]):
+    """CSV body bytes straight from PostgreSQL's COPY; the row count lands in ``counter``."""
+    queryset = dataset.csv_copy_queryset(filters)
+    sql, params = queryset.query.get_compiler(using=queryset.db).as_sql()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # psycopg's own cursor: Django's wrapper has no copy()
+        with raw.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            yield from copy
+        counter.append(raw.rowcount)
+
+
+def uses_postgres_copy(export: Export) -> bool:
+    return export.format == Format.CSV and connection.vendor == "postgresql"
+
+
+def _write_rows(
+    export: Export,
+    target: BinaryIO,
+    *,
+    progress: Progress | None,
+    heartbeat: _Heartbeat,
+    force_python: bool = False,
+) -> WrittenFile:
+    dataset = dataset_get(export.dataset)
+    if uses_postgres_copy(export) and not force_python:
+        counter: list[int] = []
+        chunks: Iterable[bytes] = _copy_csv_chunks(dataset, export.filters, counter)
+        if progress is not None:
+            chunks = progress(chunks, "chunk")
+        size, sha256 = csv_chunks_write(
+            target=target, columns=dataset.column_names, chunks=chunks, compress=export.gzip
+        )
+        return WrittenFile(rows=counter[0], bytes=size, sha256=sha256)
+    rows: Iterable[Any] = heartbeat.through(dataset.rows(export.filters))
+    if progress is not None:
+        rows = progress(rows, "row")
+    return rows_write(
+        target=target,
+        fmt=export.format,
+        columns=dataset.column_names,
+        rows=rows,
+        compress=export.gzip,
+    )
+
+
+class _FinishedFile(File):
+    """A finished temp file: FileSystemStorage moves it into place (one rename, never a
+    half-written file at the final key); S3Storage uploads it from disk."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+@dataclass
+class _Outcome:
+    key: str = ""
+    saving: bool = False  # from here on, something may exist at the key and is ours
+
+
+def export_execute(
+    *,
+    export: Export,
+    progress: Progress | None = None,
+    force_python: bool = False,
+) -> Export:
+    """Run a claimed (``running``) export to ``succeeded`` or ``failed``; never raises for a
+    failed run: the reason is recorded on the export.
+
+    The rows go to a temp file first and only the finished file is handed to storage, so a
+    failure at any point leaves nothing at the final key. (Streaming into ``storage.open(key,
+    "wb")`` would not: S3File completes the multipart upload on close, even after an error.)
+    """
+    heartbeat = _Heartbeat(export)
+    outcome = _Outcome()
+    storage = None
+    temp_path: Path | None = None
+    try:
+        storage = export_storage(export.storage)
+        outcome.key = export_key(export)
+        Export.objects.filter(pk=export.pk).update(key=outcome.key)
+        export.key = outcome.key
+        if storage.exists(outcome.key):
+            raise FileExistsError(f"{outcome.key} exists already; keys are never reused.")
+        handle, name = tempfile.mkstemp(
+            prefix=f"export-{export.pk}-", suffix=".part", dir=local_partial_dir(storage)
+        )
+        temp_path = Path(name)
+        with os.fdopen(handle, "wb", buffering=1024 * 1024) as target:
+            written = _write_rows(
+                export, target, progress=progress, heartbeat=heartbeat, force_python=force_python
+            )
+            target.flush()
+            os.fsync(target.fileno())
+        heartbeat.beat(force=True)
+        with open(temp_path, "rb") as finished:
+            outcome.saving = True
+            saved_name = storage.save(outcome.key, _FinishedFile(finished, name=outcome.key))
+        if saved_name != outcome.key:
+            outcome.key = saved_name  # never happens with fresh keys; never overwrite either
+        now = timezone.now()
+        with transaction.atomic():
+            updated = Export.objects.filter(pk=export.pk, status=Status.RUNNING).update(
+                status=Status.SUCCEEDED,
+                key=outcome.key,
+                rows=written.rows,
+                bytes=written.bytes,
+                sha256=written.sha256,
+                finished_at=now,
+                heartbeat_at=now,
+                error="",
+            )
+            if not updated:
+                raise RuntimeError("The export stopped being 'running' during the run.")
+    except Exception as exc:
+        logger.warning("export %s failed", export.pk, exc_info=True)
+        _failure_clean(storage, outcome)
+        try:
+            export_fail(export=export, reason=_one_line(exc))
+        except Exception:
+            logger.error("export %s: could not record the failure", export.pk, exc_info=True)
+            raise exc from None
+    finally:
+        if temp_path is not None:
+            temp_path.unlink(missing_ok=True)
+    export.refresh_from_db()
+    return export
+
+
+def _failure_clean(storage, outcome: _Outcome) -> None:
+    """Remove whatever reached the final key: a file moved in, an upload that completed."""
+    if storage is None or not outcome.saving:
+        return
+    try:
+        if storage.exists(outcome.key):
+            storage.delete(outcome.key)
+    except Exception:
+        logger.error("export cleanup: could not delete %s", outcome.key, exc_info=True)
+
+
+def export_fail(*, export: Export, reason: str) -> None:
+    Export.objects.filter(pk=export.pk).exclude(status=Status.SUCCEEDED).update(
+        status=Status.FAILED, error=reason, finished_at=timezone.now()
+    )
+
+
+def export_run(*, progress: Progress | None = None, requested_by=None, **request: Any) -> Export:
+    """Validate, lock and run one export in this process (``export_data``)."""
+    export = export_start(requested_by=requested_by, **request)
+    return export_execute(export=export, progress=progress)
+
+
+def export_row_count(*, export: Export) -> int:
+    return dataset_get(export.dataset).queryset(export.filters).count()
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    deleted: int
+    failed: list[str]
+
+
+def exports_prune(*, keep_days: int) -> PruneResult:
+    """Delete finished exports older than ``keep_days`` days: the object first, then the record
+    (a record whose object could not be deleted is kept, so it can be pruned again later)."""
+    if keep_days < 0:
+        raise ValidationError({"keep_days": ["Must be 0 or more."]})
+    cutoff = timezone.now() - dt.timedelta(days=keep_days)
+    old = Export.objects.filter(
+        created_at__lt=cutoff, status__in=[Status.SUCCEEDED, Status.FAILED]
+    ).order_by("id")
+    deleted = 0
+    failed: list[str] = []
+    for export in old.iterator(chunk_size=500):
+        try:
+            if export.key:
+                storage = export_storage(export.storage)
+                if storage.exists(export.key):
+                    storage.delete(export.key)
+            export.delete()
+            deleted += 1
+        except Exception as exc:
+            failed.append(f"#{export.pk} {export.key}: {_one_line(exc)}")
+    _partials_prune(cutoff=min(cutoff, timezone.now() - STALE_AFTER))
+    return PruneResult(deleted=deleted, failed=failed)
+
+
+def _partials_prune(*, cutoff: dt.datetime) -> None:
+    """Temp files a killed process left in the local ``.partial`` directory."""
+    try:
+        partial = local_partial_dir(export_storage(StorageKind.LOCAL))
+    except Exception:
+        return
+    if partial is None:
+        return
+    for path in partial.glob("*.part"):
+        modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
+        if modified < cutoff:
+            path.unlink(missing_ok=True)
