@@ -1,3 +1,166 @@
 from __future__ import annotations
 
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+from sensors.choices import AlertKind
+from sensors.thresholds import ThresholdRule
+
+# Codes appear in URLs, CSV headers and the comma-separated ?sensors= list.
+SENSOR_CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,50}$"
+MAX_MIN_DURATION_S = 30 * 24 * 3600
+
+
+class Sensor(models.Model):
+    code = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[
+            RegexValidator(SENSOR_CODE_PATTERN, "Use 1-50 letters, digits, '_', '.' or '-'.")
+        ],
+    )
+    name = models.CharField(max_length=200, blank=True, default="")
+    unit = models.CharField(max_length=20, blank=True, default="")
+    low_threshold = models.FloatField(null=True, blank=True)
+    high_threshold = models.FloatField(null=True, blank=True)
+    hysteresis = models.FloatField(default=0.0, validators=[MinValueValidator(0.0)])
+    min_duration = models.PositiveIntegerField(
+        default=0,
+        validators=[MaxValueValidator(MAX_MIN_DURATION_S)],
+        help_text="Seconds a breach must last before an alert opens (0: at once).",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(hysteresis__gte=0), name="sensor_hysteresis_gte_0"),
+            models.CheckConstraint(
+                condition=Q(low_threshold__isnull=True)
+                | Q(high_threshold__isnull=True)
+                | Q(low_threshold__lt=F("high_threshold")),
+                name="sensor_low_below_high",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    @property
+    def rule(self) -> ThresholdRule:
+        return ThresholdRule(
+            low=self.low_threshold,
+            high=self.high_threshold,
+            hysteresis=self.hysteresis,
+            min_duration=float(self.min_duration),
+        )
+
+    def breach_q(self, prefix: str = "") -> Q | None:
+        """The breach condition as a filter (None when the sensor has no threshold)."""
+        condition = Q()
+        if self.high_threshold is not None:
+            condition |= Q(**{f"{prefix}value__gt": self.high_threshold})
+        if self.low_threshold is not None:
+            condition |= Q(**{f"{prefix}value__lt": self.low_threshold})
+        return condition or None
+
+
+class Reading(models.Model):
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="readings")
+    timestamp = models.DateTimeField()
+    value = models.FloatField()
+
+    class Meta:
+        # The unique (sensor, timestamp) index is also the one every read uses: a time range of
+        # one sensor is a contiguous index range, so no separate index on timestamp is kept
+        # (each extra index on millions of rows slows every ingest).
+        constraints = [
+            models.UniqueConstraint(fields=["sensor", "timestamp"], name="reading_sensor_time_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id}@{self.timestamp.isoformat()}={self.value}"
+
+
+class Alert(models.Model):
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=4, choices=AlertKind.choices)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    peak_value = models.FloatField()
+    reading_count = models.PositiveIntegerField()
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="acknowledged_alerts",
+    )
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        indexes = [models.Index(fields=["sensor", "opened_at"], name="alert_sensor_opened_idx")]
+        constraints = [
+            # The database itself refuses a second alert for one episode, and two open alerts.
+            models.UniqueConstraint(
+                fields=["sensor", "kind", "opened_at"], name="alert_one_per_episode"
+            ),
+            models.UniqueConstraint(
+                fields=["sensor"], condition=Q(closed_at__isnull=True), name="alert_one_open"
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_at__isnull=True) | Q(closed_at__gte=F("opened_at")),
+                name="alert_closes_after_opening",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id} {self.kind} alert from {self.opened_at.isoformat()}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+class ThresholdCursor(models.Model):
+    """Where check_thresholds stopped for a sensor, and the breach pending at that point."""
+
+    sensor = models.OneToOneField(
+        Sensor, on_delete=models.CASCADE, primary_key=True, related_name="threshold_cursor"
+    )
+    evaluated_until = models.DateTimeField(null=True, blank=True)
+    pending_kind = models.CharField(max_length=4, choices=AlertKind.choices, blank=True)
+    pending_since = models.DateTimeField(null=True, blank=True)
+    pending_last_at = models.DateTimeField(null=True, blank=True)
+    pending_peak = models.FloatField(null=True, blank=True)
+    pending_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"cursor {self.sensor_id} at {self.evaluated_until}"
+
+
+class ReadingMark(models.Model):
+    """Written in the same transaction as every batch of readings: 'sensor X got readings from T'.
+
+    check_thresholds consumes these marks. A mark at or before the sensor's cursor means late
+    readings arrived, so the evaluation rewinds; a mark commits atomically with its readings, so a
+    batch still in flight while check_thresholds runs is picked up by the next run, never lost.
+    """
+
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="+")
+    min_timestamp = models.DateTimeField()
+    max_timestamp = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["sensor", "id"], name="mark_sensor_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id} {self.min_timestamp}..{self.max_timestamp}"

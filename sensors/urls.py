@@ -1,3 +1,15 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from sensors.views import ReadingsPlotView, ReadingViewSet, SensorViewSet
+
+router = SimpleRouter()
+router.register("sensors", SensorViewSet, basename="sensor")
+router.register("readings", ReadingViewSet, basename="reading")
+
+urlpatterns = [
+    *router.urls,
+    path("plots/readings.png", ReadingsPlotView.as_view(), name="plot-readings"),
+]

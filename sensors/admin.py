@@ -1,0 +1,147 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils.html import format_html
+
+from sensors import services
+from sensors.models import Alert, Reading, Sensor
+from targets_site.exceptions import Conflict
+
+
+class OpenAlertInline(admin.TabularInline):
+    model = Alert
+    verbose_name_plural = "open alerts"
+    extra = 0
+    can_delete = False
+    fields = [
+        "kind",
+        "opened_at",
+        "peak_value",
+        "reading_count",
+        "acknowledged_by",
+        "acknowledged_at",
+    ]
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(closed_at__isnull=True)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        # Alerts change state only in the alert service (check_thresholds).
+        return False
+
+
+@admin.register(Sensor)
+class SensorAdmin(admin.ModelAdmin):
+    list_display = [
+        "code",
+        "name",
+        "unit",
+        "low_threshold",
+        "high_threshold",
+        "hysteresis",
+        "min_duration",
+        "is_active",
+        "open_alert_count",
+    ]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+    readonly_fields = ["plot", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["code", "name", "unit", "is_active"]}),
+        (
+            "Thresholds",
+            {"fields": ["low_threshold", "high_threshold", "hysteresis", "min_duration"]},
+        ),
+        ("Readings", {"fields": ["plot", "created_at", "updated_at"]}),
+    ]
+    inlines = [OpenAlertInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(open_alerts=Count("alerts", filter=Q(alerts__closed_at__isnull=True)))
+        )
+
+    @admin.display(description="open alerts", ordering="open_alerts")
+    def open_alert_count(self, sensor: Sensor) -> int:
+        return sensor.open_alerts
+
+    @admin.display(description="plot")
+    def plot(self, sensor: Sensor) -> str:
+        if sensor.pk is None:
+            return "Save the sensor to see its plot."
+        url = reverse("sensor-plot", kwargs={"code": sensor.code})
+        return format_html(
+            '<img src="{}?width=1000&amp;height=400" alt="Readings of {}" '
+            'width="1000" height="400" style="max-width:100%;height:auto">',
+            url,
+            sensor.code,
+        )
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "sensor",
+        "kind",
+        "opened_at",
+        "closed_at",
+        "peak_value",
+        "reading_count",
+        "acknowledged_by",
+        "acknowledged_at",
+    ]
+    list_filter = ["kind", ("closed_at", admin.EmptyFieldListFilter), "sensor"]
+    list_select_related = ["sensor", "acknowledged_by"]
+    readonly_fields = [field.name for field in Alert._meta.fields]
+    actions = ["acknowledge"]
+    ordering = ["-opened_at", "-id"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Viewing only: state changes go through the alert service (and the action below).
+        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["view"])
+    def acknowledge(self, request, queryset) -> None:
+        done = skipped = 0
+        for alert_id in queryset.values_list("id", flat=True):
+            try:
+                services.alert_acknowledge(alert_id=alert_id, user=request.user)
+                done += 1
+            except Conflict:
+                skipped += 1
+        self.message_user(request, f"{done} alerts acknowledged.", messages.SUCCESS)
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} were already acknowledged and left as they were.",
+                messages.INFO,
+            )
+
+
+@admin.register(Reading)
+class ReadingAdmin(admin.ModelAdmin):
+    """Read-only: readings arrive through the API, import_readings and generate_readings."""
+
+    list_display = ["sensor", "timestamp", "value"]
+    list_filter = ["sensor"]
+    list_select_related = ["sensor"]
+    # Newest rows by primary key: an index scan whatever the table's size; no full COUNT(*).
+    ordering = ["-id"]
+    show_full_result_count = False
+    list_per_page = 100
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

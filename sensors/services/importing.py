@@ -1,0 +1,147 @@
+"""``manage.py import_readings``: stream a CSV of readings into the database, all or nothing.
+
+Two layouts, told apart by the header:
+
+- long: ``timestamp,sensor,value`` — one reading per line;
+- wide: ``timestamp,<code>,<code>...`` — one line per timestamp, one column per sensor; an empty
+  cell is no reading.
+
+Rows are validated and written in chunks while the file is read, so memory stays flat whatever
+its size. The first bad row stops the writing; reading continues only to report up to
+``max_errors`` bad rows by line number, then the transaction is rolled back.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from django.db import transaction
+
+from sensors.models import Sensor
+from sensors.parsing import parse_timestamp, parse_value_text
+from sensors.services.ingest import ReadingRow, ReadingWriter
+
+_CHUNK = 10_000
+LONG_HEADER = ["timestamp", "sensor", "value"]
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    layout: str
+    lines: int
+    readings: int
+    created: int
+
+
+class ReadingsImportError(Exception):
+    def __init__(self, errors: list[tuple[int, str]], truncated: bool = False) -> None:
+        self.errors = errors
+        self.truncated = truncated
+        first_line, first_message = errors[0]
+        super().__init__(f"line {first_line}: {first_message}")
+
+
+def readings_import(
+    *,
+    stream: TextIO,
+    max_errors: int = 20,
+    on_lines: Callable[[int], None] | None = None,
+) -> ImportSummary:
+    """Import readings from an open text stream; raises ReadingsImportError naming bad lines."""
+    reader = csv.reader(stream)
+    try:
+        header = [cell.strip() for cell in next(reader)]
+    except StopIteration:
+        raise ReadingsImportError([(1, "The file is empty; expected a header line.")]) from None
+    except csv.Error as exc:
+        raise ReadingsImportError([(1, f"Unreadable header: {exc}.")]) from None
+    known = dict(Sensor.objects.values_list("code", "id"))
+    errors: list[tuple[int, str]] = []
+
+    if [cell.lower() for cell in header] == LONG_HEADER:
+        layout = "long"
+        columns: list[int | None] = []
+    elif header and header[0].lower() == "timestamp" and len(header) > 1:
+        layout = "wide"
+        columns = [known.get(code) for code in header[1:]]
+        unknown = [
+            code for code, sensor_id in zip(header[1:], columns, strict=True) if not sensor_id
+        ]
+        duplicated = sorted({code for code in header[1:] if header[1:].count(code) > 1})
+        if unknown:
+            errors.append((1, f"Unknown sensor codes in the header: {', '.join(unknown[:10])}."))
+        if duplicated:
+            errors.append((1, f"Sensor codes repeated in the header: {', '.join(duplicated)}."))
+        if errors:
+            raise ReadingsImportError(errors)
+    else:
+        raise ReadingsImportError(
+            [(1, "Expected the header 'timestamp,sensor,value' or 'timestamp,<code>,<code>...'.")]
+        )
+
+    lines = readings = 0
+    truncated = False
+    with transaction.atomic(), ReadingWriter() as writer:
+        chunk: list[ReadingRow] = []
+        line = 1
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                errors.append((reader.line_num, f"Unreadable line: {exc}."))
+                break
+            line = reader.line_num
+            lines += 1
+            if on_lines is not None and lines % _CHUNK == 0:
+                on_lines(_CHUNK)
+            if not row:
+                continue  # a blank line
+            try:
+                parsed = _long_row(row, known) if layout == "long" else _wide_row(row, columns)
+            except ValueError as exc:
+                errors.append((line, str(exc)))
+                if len(errors) >= max_errors:
+                    truncated = True
+                    break
+                continue
+            if errors:
+                continue  # keep reading only to report more bad lines
+            readings += len(parsed)
+            chunk.extend(parsed)
+            if len(chunk) >= _CHUNK:
+                writer.write(chunk)
+                chunk = []
+        if on_lines is not None and lines % _CHUNK:
+            on_lines(lines % _CHUNK)
+        if errors:
+            raise ReadingsImportError(errors, truncated)
+        writer.write(chunk)
+    return ImportSummary(layout=layout, lines=lines, readings=readings, created=writer.created)
+
+
+def _long_row(row: list[str], known: dict[str, int]) -> list[ReadingRow]:
+    if len(row) != 3:
+        raise ValueError(f"Expected 3 fields (timestamp,sensor,value), found {len(row)}.")
+    raw_timestamp, code, raw_value = row
+    sensor_id = known.get(code.strip())
+    if sensor_id is None:
+        raise ValueError(f"Unknown sensor code {code.strip()[:60]!r}.")
+    timestamp = parse_timestamp(raw_timestamp.strip())
+    return [(sensor_id, timestamp, parse_value_text(raw_value))]
+
+
+def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
+    if len(row) != len(columns) + 1:
+        raise ValueError(f"Expected {len(columns) + 1} fields, found {len(row)}.")
+    timestamp = parse_timestamp(row[0].strip())
+    parsed = []
+    for sensor_id, cell in zip(columns, row[1:], strict=True):
+        cell = cell.strip()
+        if cell:
+            parsed.append((sensor_id, timestamp, parse_value_text(cell)))
+    return parsed

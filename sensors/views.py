@@ -1,0 +1,258 @@
+from __future__ import annotations
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import mixins, permissions, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sensors import selectors, services
+from sensors.filters import PLOT_HEIGHT, PLOT_WIDTH, bounded_int, optional_bool, time_range
+from sensors.models import Alert, Sensor
+from sensors.parsing import parse_bucket
+from sensors.plotting import render_plot
+from sensors.serializers import (
+    AlertSerializer,
+    BreachSerializer,
+    IngestResultSerializer,
+    ReadingInSerializer,
+    ReadingSerializer,
+    SensorSerializer,
+    StatBucketSerializer,
+)
+from targets_site.permissions import IsStaff
+
+MAX_PLOT_SENSORS = 10
+RANGE_PARAMETERS = [
+    OpenApiParameter("from", OpenApiTypes.DATETIME, description="Aware ISO-8601, inclusive."),
+    OpenApiParameter("to", OpenApiTypes.DATETIME, description="Aware ISO-8601, inclusive."),
+]
+SIZE_PARAMETERS = [
+    OpenApiParameter("width", int, description=f"{PLOT_WIDTH[0]}..{PLOT_WIDTH[1]} px"),
+    OpenApiParameter("height", int, description=f"{PLOT_HEIGHT[0]}..{PLOT_HEIGHT[1]} px"),
+]
+
+
+class IsStaffOrReadOnly(permissions.BasePermission):
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class CanAddReadings(permissions.BasePermission):
+    """Anyone reads; writing readings needs ``sensors.add_reading`` (a device's token)."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        user = request.user
+        return bool(user and user.is_authenticated and user.has_perm("sensors.add_reading"))
+
+
+class PNGRenderer(BaseRenderer):
+    media_type = "image/png"
+    format = "png"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+class PlotResponseMixin:
+    """PNG on success; errors stay JSON even when the client asked only for image/png."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if isinstance(response, Response) and response.status_code >= 400:
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = "application/json"
+            response["Content-Type"] = "application/json"
+        return response
+
+
+def _png(data: bytes) -> HttpResponse:
+    response = HttpResponse(data, content_type="image/png")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
+    """Sensors by code: anyone reads, staff write."""
+
+    queryset = Sensor.objects.all()
+    serializer_class = SensorSerializer
+    permission_classes = [IsStaffOrReadOnly]
+    lookup_field = "code"
+    lookup_value_regex = r"[A-Za-z0-9_.\-]{1,50}"
+    filter_backends: list = []
+    ordering = ["code"]
+
+    def get_renderers(self):
+        if getattr(self, "action", None) == "plot":
+            return [JSONRenderer(), PNGRenderer()]
+        return super().get_renderers()
+
+    @extend_schema(parameters=RANGE_PARAMETERS, responses={200: BreachSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def breaches(self, request: Request, code: str | None = None) -> Response:
+        """Readings beyond a threshold (value > high or < low), oldest first, paginated."""
+        sensor = self.get_object()
+        start, end = time_range(request.query_params)
+        page = self.paginate_queryset(selectors.breaches_for(sensor=sensor, start=start, end=end))
+        return self.get_paginated_response(BreachSerializer(page, many=True).data)
+
+    @extend_schema(
+        parameters=[*RANGE_PARAMETERS, OpenApiParameter("open", bool)],
+        responses={200: AlertSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def alerts(self, request: Request, code: str | None = None) -> Response:
+        """The sensor's alerts overlapping the range, newest first, paginated."""
+        sensor = self.get_object()
+        start, end = time_range(request.query_params)
+        is_open = optional_bool(request.query_params, "open")
+        alerts = selectors.alerts_for(sensor=sensor, start=start, end=end, is_open=is_open)
+        page = self.paginate_queryset(alerts)
+        return self.get_paginated_response(AlertSerializer(page, many=True).data)
+
+    @extend_schema(request=None, responses={200: AlertSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path=r"alerts/(?P<alert_id>[0-9]{1,18})/acknowledge",
+        permission_classes=[IsStaff],
+    )
+    def acknowledge(
+        self, request: Request, code: str | None = None, alert_id: str = ""
+    ) -> Response:
+        """Staff acknowledge an alert; a second acknowledgement is 409."""
+        sensor = self.get_object()
+        alert = get_object_or_404(Alert, pk=int(alert_id), sensor=sensor)
+        alert = services.alert_acknowledge(alert_id=alert.pk, user=request.user)
+        return Response(AlertSerializer(alert).data)
+
+    @extend_schema(
+        parameters=[
+            *RANGE_PARAMETERS,
+            OpenApiParameter("bucket", str, description="e.g. 30s, 15min, 1h, 1d (default 1h)"),
+        ],
+        responses={200: StatBucketSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def stats(self, request: Request, code: str | None = None) -> Response:
+        """count/min/max/mean per time bucket (pandas resample), oldest first."""
+        sensor = self.get_object()
+        start, end = time_range(request.query_params)
+        try:
+            bucket = parse_bucket(request.query_params.get("bucket") or "1h")
+        except ValueError as exc:
+            raise ValidationError({"bucket": [str(exc)]}) from None
+        rows = selectors.stats_for(sensor=sensor, start=start, end=end, bucket=bucket)
+        return Response(StatBucketSerializer(rows, many=True).data)
+
+    @extend_schema(
+        parameters=[*RANGE_PARAMETERS, *SIZE_PARAMETERS],
+        responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    @action(detail=True, methods=["get"], url_path="plot.png", url_name="plot")
+    def plot(self, request: Request, code: str | None = None) -> HttpResponse:
+        """The sensor's readings as a PNG: line, dashed thresholds, breach points."""
+        sensor = self.get_object()
+        return _plot_response(request, [sensor], title=f"Sensor {sensor.code}")
+
+
+def _plot_response(request: Request, sensors: list[Sensor], *, title: str) -> HttpResponse:
+    start, end = time_range(request.query_params)
+    width = bounded_int(request.query_params, "width", PLOT_WIDTH)
+    height = bounded_int(request.query_params, "height", PLOT_HEIGHT)
+    series, first, last = selectors.plot_series_for(
+        sensors=sensors, start=start, end=end, columns=width
+    )
+    return _png(render_plot(series, width=width, height=height, title=title, start=first, end=last))
+
+
+class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Readings: anyone lists; devices with ``sensors.add_reading`` post batches."""
+
+    serializer_class = ReadingSerializer
+    permission_classes = [CanAddReadings]
+    filter_backends: list = []
+
+    @property
+    def throttle_scope(self) -> str | None:
+        request = getattr(self, "request", None)
+        return "readings" if request is not None and request.method == "POST" else None
+
+    def get_queryset(self):
+        params = self.request.query_params
+        start, end = time_range(params)
+        sensor = None
+        code = params.get("sensor")
+        if code:
+            sensor = Sensor.objects.filter(code=code).first()
+            if sensor is None:
+                raise ValidationError({"sensor": [f"Unknown sensor code {code[:60]!r}."]})
+        readings = selectors.readings_in_range(sensor=sensor, start=start, end=end)
+        # (sensor, timestamp) is the unique index: this order is an index scan, never a sort.
+        return readings.select_related("sensor").order_by("sensor_id", "timestamp")
+
+    @extend_schema(
+        parameters=[*RANGE_PARAMETERS, OpenApiParameter("sensor", str)],
+    )
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        return super().list(request, *args, **kwargs)
+
+    @extend_schema(
+        request=ReadingInSerializer(many=True),
+        responses={201: IngestResultSerializer, 200: IngestResultSerializer},
+        description=(
+            "One reading or a list of up to 10,000, stored in one transaction: any invalid row "
+            "is a 400 with errors keyed by row index and nothing is stored. Re-sent readings "
+            "(same sensor and timestamp) are not duplicated: 200 when nothing was new."
+        ),
+    )
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        result = services.readings_ingest(payload=request.data)
+        body = {
+            "received": result.received,
+            "created": result.created,
+            "duplicates": result.duplicates,
+        }
+        return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
+
+
+class ReadingsPlotView(PlotResponseMixin, APIView):
+    """Several sensors on one PNG: ``?sensors=A,B,C&from=&to=&width=&height=``."""
+
+    renderer_classes = [JSONRenderer, PNGRenderer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("sensors", str, required=True, description="Codes, comma-separated"),
+            *RANGE_PARAMETERS,
+            *SIZE_PARAMETERS,
+        ],
+        responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request: Request) -> HttpResponse:
+        raw = request.query_params.get("sensors", "")
+        codes = list(dict.fromkeys(code.strip() for code in raw.split(",") if code.strip()))
+        if not codes:
+            raise ValidationError({"sensors": ["Give one or more sensor codes, e.g. A,B,C."]})
+        if len(codes) > MAX_PLOT_SENSORS:
+            raise ValidationError({"sensors": [f"At most {MAX_PLOT_SENSORS} sensors per plot."]})
+        found = {sensor.code: sensor for sensor in Sensor.objects.filter(code__in=codes)}
+        unknown = [code for code in codes if code not in found]
+        if unknown:
+            names = ", ".join(code[:60] for code in unknown)
+            raise ValidationError({"sensors": [f"Unknown sensor codes: {names}."]})
+        sensors = [found[code] for code in codes]
+        return _plot_response(request, sensors, title="Sensors " + ", ".join(codes))
