@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from rest_framework.throttling import SimpleRateThrottle
+
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+ITEMS = "/api/v1/items/"
+TOKEN_URL = "/api/v1/auth/token/"
+
+
+@pytest.fixture
+def rates(monkeypatch):
+    """Set throttle rates for one test.
+
+    DRF copies DEFAULT_THROTTLE_RATES onto SimpleRateThrottle at import, so override_settings
+    cannot reach it; the class attribute is what every throttle reads per request.
+    """
+
+    def set_rates(**overrides: str) -> None:
+        monkeypatch.setattr(
+            SimpleRateThrottle,
+            "THROTTLE_RATES",
+            {**SimpleRateThrottle.THROTTLE_RATES, **overrides},
+        )
+
+    return set_rates
+
+
+def test_the_default_rates_are_the_documented_ones():
+    assert SimpleRateThrottle.THROTTLE_RATES == {
+        "anon": "120/min",
+        "user": "2000/min",
+        "login": "10/min",
+        "register": "30/hour",
+        "scores": "120/min",
+        "readings": "600/min",
+    }
+
+
+def test_anonymous_clients_are_throttled_with_retry_after(api_client, rates):
+    rates(anon="3/min")
+    for _ in range(3):
+        assert api_client.get(ITEMS).status_code == 200
+    response = api_client.get(ITEMS)
+    assert_error(response, 429, "throttled")
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_rotating_x_forwarded_for_does_not_reset_the_anonymous_count(api_client, rates):
+    rates(anon="3/min")
+    for n in range(3):
+        response = api_client.get(ITEMS, HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+        assert response.status_code == 200
+    response = api_client.get(ITEMS, HTTP_X_FORWARDED_FOR="198.51.100.77")
+    assert_error(response, 429, "throttled")
+
+
+def test_a_different_remote_address_has_its_own_count(api_client, rates):
+    rates(anon="1/min")
+    assert api_client.get(ITEMS, REMOTE_ADDR="192.0.2.1").status_code == 200
+    assert api_client.get(ITEMS, REMOTE_ADDR="192.0.2.1").status_code == 429
+    assert api_client.get(ITEMS, REMOTE_ADDR="192.0.2.2").status_code == 200
+
+
+def test_behind_one_proxy_the_forwarded_client_address_is_counted(api_client, rates):
+    from django.conf import settings
+
+    rates(anon="1/min")
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}):
+        first = api_client.get(ITEMS, HTTP_X_FORWARDED_FOR="203.0.113.1")
+        again = api_client.get(ITEMS, HTTP_X_FORWARDED_FOR="203.0.113.1")
+        other = api_client.get(ITEMS, HTTP_X_FORWARDED_FOR="203.0.113.2")
+    assert (first.status_code, again.status_code, other.status_code) == (200, 429, 200)
+
+
+def test_authenticated_users_are_counted_per_user_not_per_address(client_for, make_user, rates):
+    rates(user="2/min", anon="1000/min")
+    alice, bob = client_for(make_user("alice")), client_for(make_user("bob"))
+    assert alice.get(ITEMS).status_code == 200
+    assert alice.get(ITEMS).status_code == 200
+    assert_error(alice.get(ITEMS), 429, "throttled")
+    assert bob.get(ITEMS).status_code == 200
+
+
+def test_the_token_endpoint_has_its_own_login_rate(api_client, make_user, rates):
+    rates(login="2/min", anon="1000/min")
+    make_user("alice")
+    wrong = {"username": "alice", "password": "guess"}
+    for _ in range(2):
+        assert api_client.post(TOKEN_URL, wrong, format="json").status_code == 400
+    right = {"username": "alice", "password": "correct horse battery"}
+    response = api_client.post(TOKEN_URL, right, format="json")
+    assert_error(response, 429, "throttled")
+    assert int(response["Retry-After"]) >= 1
+    # The login scope does not spill over onto ordinary reads.
+    assert api_client.get(ITEMS).status_code == 200
