@@ -14,7 +14,7 @@ from typing import Any
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
-from django.db.models.functions import Concat
+from django.db.models.functions import Concat, NullIf
 from django.utils.dateparse import parse_date, parse_datetime
 
 from exports.choices import DATASET_NAMES, FILTER_NAMES
@@ -110,7 +110,9 @@ def _csv_expression(column: Column):
             When(
                 **{f"{column.path}__regex": _FORMULA_REGEX}, then=Concat(Value("'"), F(column.path))
             ),
-            default=F(column.path),
+            # COPY would write '' as "" (to tell it from NULL); the Python writer cannot, so
+            # both write an empty cell.
+            default=NullIf(F(column.path), Value("")),
             output_field=TextField(),
         )
     if column.kind == "datetime":
@@ -270,9 +272,12 @@ def _filter_datetime(name: str, raw: Any) -> dt.datetime:
     elif isinstance(raw, str) and len(raw) <= 64 and "\x00" not in raw:
         text = raw.strip()
         try:
-            value = parse_datetime(text.replace("z", "Z"))
-            if value is None and (day := parse_date(text)) is not None:
+            # A bare date means midnight UTC (checked first: parse_datetime takes it as naive).
+            day = parse_date(text) if len(text) == 10 else None
+            if day is not None:
                 value = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
+            else:
+                value = parse_datetime(text.replace("z", "Z"))
         except ValueError:
             value = None
         if value is None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.s3_server import SeaweedS3
@@ -11,3 +13,34 @@ def s3_server(tmp_path_factory):
     server = SeaweedS3.start(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def local_exports(settings, tmp_path) -> Path:
+    """Local exports go to a per-test directory, never the project's var/exports."""
+    root = tmp_path / "exports-storage"
+    settings.EXPORTS_STORAGE = "local"
+    settings.EXPORTS_LOCAL_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None},
+        },
+    }
+    return root
+
+
+@pytest.fixture
+def s3_bucket(s3_server, settings) -> str:
+    """A fresh bucket on the SeaweedFS server, configured as the S3 export target."""
+    bucket = s3_server.create_bucket()
+    settings.EXPORTS_S3_OPTIONS = {
+        **settings.EXPORTS_S3_OPTIONS,
+        "bucket_name": bucket,
+        "endpoint_url": s3_server.endpoint_url,
+        "access_key": s3_server.access_key,
+        "secret_key": s3_server.secret_key,
+        "region_name": s3_server.region,
+    }
+    return bucket
