@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model, password_validation
@@ -329,17 +329,30 @@ def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
     LeaderboardEntry.objects.bulk_create(_best_entries(rows.iterator(chunk_size=2000)))
 
 
-def leaderboard_rebuild(*, batch_size: int = 5000) -> int:
-    """Recompute every board from the scores (after a bulk load); returns the rows written."""
+def leaderboard_rebuild(
+    *,
+    batch_size: int = 5000,
+    wrap: Callable[[Iterable[tuple], int], Iterable[tuple]] | None = None,
+) -> int:
+    """Recompute every board from the scores (after a bulk load); returns the rows written.
+
+    Scores are streamed (never loaded whole); ``wrap(rows, total)`` may wrap the stream (a
+    progress bar).
+    """
     written = 0
     with transaction.atomic():
         LeaderboardEntry.objects.all().delete()
-        rows = Score.objects.filter(flagged=False).order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS)
+        scores = Score.objects.filter(flagged=False)
+        rows: Iterable[tuple] = (
+            scores.order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS).iterator(chunk_size=batch_size)
+        )
+        if wrap is not None:
+            rows = wrap(rows, scores.count())
         batch: list[LeaderboardEntry] = []
         # Rows arrive grouped by player: the "seen" set only ever needs one player's keys.
         current_player = None
         group: list[tuple] = []
-        for row in rows.iterator(chunk_size=batch_size):
+        for row in rows:
             if row[1] != current_player:
                 batch.extend(_best_entries(group))
                 group, current_player = [], row[1]

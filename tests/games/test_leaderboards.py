@@ -221,3 +221,24 @@ def test_a_full_rebuild_gives_the_same_rows_as_the_incremental_updates(api_clien
     written = services.leaderboard_rebuild(batch_size=4)
     assert rows() == incremental
     assert written == len(incremental)
+
+
+def test_the_rebuild_command_restores_boards_after_a_bulk_load(api_client):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    make_score(PlayerFactory(username="alice"), points=700)
+    LeaderboardEntry.objects.all().delete()
+    assert board(api_client)["results"] == []
+    out = StringIO()
+    call_command("rebuild_leaderboards", stdout=out)
+    assert "Rebuilt leaderboards: 3 rows" in out.getvalue()
+    assert names_and_ranks(board(api_client)) == [("alice", 1, 700)]
+
+
+def test_the_rebuild_command_refuses_a_bad_batch_size():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="batch-size"):
+        call_command("rebuild_leaderboards", "--batch-size", "0")
