@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, re_path
 from rest_framework.routers import SimpleRouter
 
 from sensors.views import ReadingsPlotView, ReadingViewSet, SensorViewSet
@@ -11,5 +11,10 @@ router.register("readings", ReadingViewSet, basename="reading")
 
 urlpatterns = [
     *router.urls,
+    re_path(
+        rf"^sensors/(?P<code>{SensorViewSet.lookup_value_regex})/plot\.png$",
+        SensorViewSet.as_view({"get": "plot"}),
+        name="sensor-plot",
+    ),
     path("plots/readings.png", ReadingsPlotView.as_view(), name="plot-readings"),
 ]

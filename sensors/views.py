@@ -162,9 +162,11 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
         parameters=[*RANGE_PARAMETERS, *SIZE_PARAMETERS],
         responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)},
     )
-    @action(detail=True, methods=["get"], url_path="plot.png", url_name="plot")
     def plot(self, request: Request, code: str | None = None) -> HttpResponse:
-        """The sensor's readings as a PNG: line, dashed thresholds, breach points."""
+        """The sensor's readings as a PNG: line, dashed thresholds, breach points.
+
+        Routed in urls.py without the router's trailing slash: the path ends in ``.png``.
+        """
         sensor = self.get_object()
         return _plot_response(request, [sensor], title=f"Sensor {sensor.code}")
 
