@@ -108,9 +108,14 @@ class AlertAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         # Viewing only: state changes go through the alert service (and the action below).
-        return request.method in ("GET", "HEAD") and super().has_view_permission(request, obj)
+        return False
 
-    @admin.action(description="Acknowledge selected alerts", permissions=["view"])
+    def has_acknowledge_permission(self, request) -> bool:
+        return (
+            request.user.is_active and request.user.is_staff and self.has_view_permission(request)
+        )
+
+    @admin.action(description="Acknowledge selected alerts", permissions=["acknowledge"])
     def acknowledge(self, request, queryset) -> None:
         done = skipped = 0
         for alert_id in queryset.values_list("id", flat=True):
