@@ -136,10 +136,12 @@ class SeaweedS3:
             f"-dir={run_dir}",
             f"-master.port={master}",
             f"-master.port.grpc={master + 10000}",
-            "-master.volumeSizeLimitMB=64",
+            "-master.volumeSizeLimitMB=32",
             f"-volume.port={volume}",
             f"-volume.port.grpc={volume + 10000}",
-            "-volume.max=4",
+            # Every bucket is a collection that grows its own volumes (7 at a time): room for
+            # hundreds of per-test buckets; volumes are sparse files, so this costs no disk.
+            "-volume.max=1000",
             "-volume.preStopSeconds=0",
             "-filer",
             f"-filer.port={filer}",

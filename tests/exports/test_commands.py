@@ -1,0 +1,193 @@
+"""export_data, run_exports and prune_exports as cron and operators use them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connections
+from django.utils import timezone
+
+from exports import services
+from exports.models import Export
+from tests.exports.factories import make_items, make_readings
+
+pytestmark = pytest.mark.django_db
+
+
+def call(*args, **kwargs) -> str:
+    out = io.StringIO()
+    call_command(*args, stdout=out, stderr=io.StringIO(), **kwargs)
+    return out.getvalue()
+
+
+def test_export_data_prints_the_key_rows_bytes_and_sha256(local_exports):
+    make_readings("A", 12)
+    output = call(
+        "export_data", "readings", "--format", "csv", "--sensor", "A", "--since", "2026-03-01"
+    )
+    key = re.search(r"^key: (\S+)$", output, re.M).group(1)
+    data = (local_exports / key).read_bytes()
+    assert re.search(r"^rows: 12$", output, re.M)
+    assert re.search(rf"^bytes: {len(data)}$", output, re.M)
+    assert re.search(rf"^sha256: {hashlib.sha256(data).hexdigest()}$", output, re.M)
+    assert "succeeded" in output
+    # Not a terminal: no progress bar mixed into the output.
+    assert "it/s" not in output and "%|" not in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["users"], "Unknown dataset 'users'"),
+        (["items", "--format", "xml"], "Unknown format 'xml'"),
+        (["readings", "--since", "2026-02-01", "--until", "2026-01-01"], "must be after"),
+        (["readings", "--since", "soon"], "ISO 8601"),
+        (["items", "--sensor", "A"], "has no 'sensor' filter"),
+        (["scores", "--mode", "snake"], "Unknown mode"),
+    ],
+)
+def test_export_data_exits_non_zero_with_a_one_line_reason(args, message):
+    with pytest.raises(CommandError) as caught:
+        call("export_data", *args)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert not Export.objects.exists()
+
+
+def test_export_data_to_s3_without_a_bucket_names_the_variable(settings):
+    settings.EXPORTS_S3_OPTIONS = {**settings.EXPORTS_S3_OPTIONS, "bucket_name": None}
+    with pytest.raises(CommandError, match="EXPORTS_S3_BUCKET"):
+        call("export_data", "items", "--storage", "s3")
+
+
+def test_export_data_refuses_to_start_while_the_same_export_runs():
+    running = services.export_start(dataset="items", fmt="csv")
+    with pytest.raises(CommandError, match=f"already running \\(export #{running.pk}\\)"):
+        call("export_data", "items", "--format", "csv")
+    # Another format of the same dataset is another export, and runs.
+    assert "succeeded" in call("export_data", "items", "--format", "json")
+
+
+def test_export_data_reports_a_failed_run_with_its_reason(monkeypatch):
+    from exports import formats
+
+    make_items(1)
+
+    def explode(value):
+        raise RuntimeError("no space left on device")
+
+    monkeypatch.setattr(formats, "csv_cell", explode)
+    monkeypatch.setattr(services, "uses_postgres_copy", lambda export: False)
+    with pytest.raises(CommandError, match="failed: RuntimeError: no space left on device"):
+        call("export_data", "items")
+    assert Export.objects.get().status == "failed"
+
+
+def test_run_exports_runs_every_pending_export_once(staff_user, local_exports):
+    make_items(2)
+    first = services.export_request(dataset="items", fmt="csv", requested_by=staff_user)
+    second = services.export_request(dataset="items", fmt="json", requested_by=staff_user)
+    output = call("run_exports")
+    assert "Ran 2 exports: 2 succeeded, 0 failed." in output
+    for export in (first, second):
+        export.refresh_from_db()
+        assert export.status == "succeeded" and (local_exports / export.key).exists()
+    assert "Ran 0 exports" in call("run_exports")
+
+
+def test_run_exports_leaves_an_export_pending_while_its_twin_is_running():
+    running = services.export_start(dataset="items", fmt="csv")
+    twin = services.export_request(dataset="items", fmt="csv")
+    assert "Ran 0 exports" in call("run_exports")
+    twin.refresh_from_db()
+    assert twin.status == "pending"
+    services.export_execute(export=running)
+    assert "Ran 1 exports" in call("run_exports")
+
+
+def test_run_exports_exits_non_zero_when_an_export_failed(settings):
+    services.export_request(dataset="items", fmt="csv")
+    # The storage goes away between the request and the run.
+    settings.EXPORTS_LOCAL_ROOT = "/proc/no-such-place"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": "/proc/no-such-place"},
+        },
+    }
+    with pytest.raises(CommandError, match="1 of 1 exports failed"):
+        call("run_exports")
+    assert Export.objects.get().status == "failed"
+
+
+def test_prune_exports_deletes_old_files_and_records(local_exports):
+    make_items(1)
+    old = services.export_run(dataset="items", fmt="csv")
+    Export.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=3))
+    assert "Pruned 1 exports." in call("prune_exports", "--keep-days", "2")
+    assert not Export.objects.exists() and not (local_exports / old.key).exists()
+
+
+def test_prune_exports_refuses_a_negative_age():
+    with pytest.raises(CommandError, match="--keep-days must be 0 or more"):
+        call("prune_exports", "--keep-days", "-1")
+
+
+def test_prune_exports_keeps_the_record_when_the_file_cannot_be_deleted(local_exports):
+    make_items(1)
+    old = services.export_run(dataset="items", fmt="csv")
+    Export.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - dt.timedelta(days=3), storage="s3"
+    )  # S3 is not configured here: deleting its object fails
+    with pytest.raises(CommandError, match="1 could not be deleted"):
+        call("prune_exports", "--keep-days", "1")
+    assert Export.objects.filter(pk=old.pk).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_never_run_one_export_twice(local_exports):
+    """Two run_exports workers, each with its own database connection, drain one queue."""
+    make_items(5)
+    requested = [
+        services.export_request(dataset="items", fmt=fmt, compress=gz, filters=filters)
+        for fmt in ("csv", "json", "jsonl")
+        for gz in (False, True)
+        for filters in ({}, {"since": "2026-01-01"}, {"until": "2030-01-01"})
+    ]
+    claimed: dict[str, list[int]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def worker(name: str) -> None:
+        try:
+            start.wait()
+            while (export := services.export_claim_next()) is not None:
+                claimed[name].append(export.pk)
+                services.export_execute(export=export)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(name,)) for name in claimed]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    all_claims = claimed["a"] + claimed["b"]
+    assert sorted(all_claims) == sorted(export.pk for export in requested)  # each exactly once
+    assert claimed["a"] and claimed["b"], claimed  # both workers took part
+    statuses = set(Export.objects.values_list("status", flat=True))
+    assert statuses == {"succeeded"}
+    keys = list(Export.objects.values_list("key", flat=True))
+    assert len(set(keys)) == len(keys) == len(requested)
