@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from games.models import LeaderboardEntry, Scope, Score
+from games.models import LeaderboardEntry, Scope, Score, board_key
 from games.services import period_start
 
 NEIGHBOURS = 5
@@ -27,10 +28,12 @@ class Board:
     def scope(self) -> str:
         return Scope.VERIFIED if self.verified_only else Scope.ANY
 
+    @property
+    def key(self) -> str:
+        return board_key(self.mode, self.scope, self.period, self.start)
+
     def entries(self) -> QuerySet[LeaderboardEntry]:
-        return LeaderboardEntry.objects.filter(
-            mode=self.mode, scope=self.scope, period=self.period, period_start=self.start
-        )
+        return LeaderboardEntry.objects.filter(board=self.key)
 
 
 def board_for(
@@ -40,7 +43,14 @@ def board_for(
 
 
 # Board order: points down, then the earlier score, then the lower id (a total order).
-_ORDER = ["-points", "played_at", "score_id"]
+_ORDER = ["neg_points", "played_at", "score_id"]
+_REVERSED = ["-neg_points", "-played_at", "-score_id"]
+# Row-value comparison: the neighbours are an index range scan next to the caller's row.
+# Qualified: with select_related, games_score has a played_at too.
+_KEY = '("games_leaderboardentry"."neg_points", "games_leaderboardentry"."played_at", '
+_KEY += '"games_leaderboardentry"."score_id")'
+_BEFORE = _KEY + " < (%s, %s, %s)"
+_AFTER = _KEY + " > (%s, %s, %s)"
 
 
 def _row(entry: LeaderboardEntry, rank: int) -> dict[str, Any]:
@@ -92,20 +102,15 @@ def leaderboard_me(*, board: Board, player: AbstractBaseUser) -> dict[str, Any] 
     mine = related.filter(player=player).first()
     if mine is None:
         return None
-    above = list(
-        related.filter(
-            Q(points__gt=mine.points)
-            | Q(points=mine.points, played_at__lt=mine.played_at)
-            | Q(points=mine.points, played_at=mine.played_at, score_id__lt=mine.score_id)
-        ).order_by("points", "-played_at", "-score_id")[:NEIGHBOURS]
-    )
-    below = list(
-        related.filter(
-            Q(points__lt=mine.points)
-            | Q(points=mine.points, played_at__gt=mine.played_at)
-            | Q(points=mine.points, played_at=mine.played_at, score_id__gt=mine.score_id)
-        ).order_by(*_ORDER)[:NEIGHBOURS]
-    )
+    # extra() params skip field adaptation: SQLite needs the datetime as Django stores it.
+    played_at = connection.ops.adapt_datetimefield_value(mine.played_at)
+    position = [mine.neg_points, played_at, mine.score_id]
+    # extra() for the row-value comparison the ORM cannot spell; the SQL is a constant and
+    # every value is a bound parameter.
+    above = related.extra(where=[_BEFORE], params=position)  # noqa: S610
+    below = related.extra(where=[_AFTER], params=position)  # noqa: S610
+    above = list(above.order_by(*_REVERSED)[:NEIGHBOURS])
+    below = list(below.order_by(*_ORDER)[:NEIGHBOURS])
     window = [*reversed(above), mine, *below]
     ranks = _ranks_for(board, {entry.points for entry in window})
     return {"rank": ranks[mine.points], "points": mine.points, "neighbours": _ranked(window, ranks)}

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
 
 from games import rules
-from games.models import LeaderboardEntry, Mode, Period, Scope, Score
+from games.models import LeaderboardEntry, Mode, Period, Scope, Score, board_key
 from targets_site.exceptions import ApiError, Unprocessable
 
 ALL_TIME_START = dt.date(1970, 1, 1)
@@ -243,70 +243,68 @@ def period_start(period: str, moment: dt.datetime) -> dt.date:
     return ALL_TIME_START
 
 
-def _board_keys(*, played_at: dt.datetime, verified: bool) -> list[tuple[str, str, dt.date]]:
+def _board_keys(*, mode: str, played_at: dt.datetime, verified: bool) -> list[str]:
     scopes = [Scope.ANY, Scope.VERIFIED] if verified else [Scope.ANY]
     return [
-        (scope, period, period_start(period, played_at))
+        board_key(mode, scope, period, period_start(period, played_at))
         for scope in scopes
         for period in (Period.ALL, Period.DAY, Period.WEEK)
     ]
 
 
-def _ranks_before(a: tuple[int, dt.datetime, int], b: tuple[int, dt.datetime, int]) -> bool:
-    """True when score key ``a`` (points, played_at, id) ranks above ``b``."""
-    return (-a[0], a[1], a[2]) < (-b[0], b[1], b[2])
+def _entry(
+    *, board: str, player_id: int, score_id: int, points: int, played_at: dt.datetime
+) -> LeaderboardEntry:
+    return LeaderboardEntry(
+        board=board,
+        player_id=player_id,
+        score_id=score_id,
+        points=points,
+        neg_points=-points,
+        played_at=played_at,
+    )
 
 
 def leaderboard_offer(*, score: Score) -> None:
     """Put a new score on each board where it beats its player's current best."""
     if score.flagged:
         return
-    keys = _board_keys(played_at=score.played_at, verified=score.verified)
+    keys = _board_keys(mode=score.mode, played_at=score.played_at, verified=score.verified)
     current = {
-        (entry.scope, entry.period, entry.period_start): entry
-        for entry in LeaderboardEntry.objects.filter(
-            mode=score.mode,
-            player_id=score.player_id,
-            period_start__in={key[2] for key in keys},
-        )
+        entry.board: entry
+        for entry in LeaderboardEntry.objects.filter(player_id=score.player_id, board__in=keys)
     }
-    mine = (score.points, score.played_at, score.pk)
+    mine = (-score.points, score.played_at, score.pk)
     for key in keys:
         entry = current.get(key)
         if entry is None:
-            LeaderboardEntry.objects.create(
-                mode=score.mode,
-                scope=key[0],
-                period=key[1],
-                period_start=key[2],
+            _entry(
+                board=key,
                 player_id=score.player_id,
-                score=score,
+                score_id=score.pk,
                 points=score.points,
                 played_at=score.played_at,
-            )
-        elif _ranks_before(mine, (entry.points, entry.played_at, entry.score_id)):
+            ).save()
+        elif mine < (entry.neg_points, entry.played_at, entry.score_id):
             entry.score = score
             entry.points = score.points
+            entry.neg_points = -score.points
             entry.played_at = score.played_at
-            entry.save(update_fields=["score", "points", "played_at"])
+            entry.save(update_fields=["score", "points", "neg_points", "played_at"])
 
 
 def _best_entries(
     rows: Iterable[tuple[int, int, str, int, dt.datetime, bool]],
 ) -> Iterable[LeaderboardEntry]:
     """Board rows from scores sorted best first per (player, mode): the first per key wins."""
-    seen: set[tuple] = set()
+    seen: set[tuple[int, str]] = set()
     for score_id, player_id, mode, points, played_at, verified in rows:
-        for scope, period, start in _board_keys(played_at=played_at, verified=verified):
-            key = (player_id, mode, scope, period, start)
-            if key in seen:
+        for key in _board_keys(mode=mode, played_at=played_at, verified=verified):
+            if (player_id, key) in seen:
                 continue
-            seen.add(key)
-            yield LeaderboardEntry(
-                mode=mode,
-                scope=scope,
-                period=period,
-                period_start=start,
+            seen.add((player_id, key))
+            yield _entry(
+                board=key,
                 player_id=player_id,
                 score_id=score_id,
                 points=points,
@@ -320,7 +318,7 @@ _ROW_FIELDS = ["id", "player_id", "mode", "points", "played_at", "verified"]
 
 def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
     """Recompute one player's rows on every board of a mode from their unflagged scores."""
-    LeaderboardEntry.objects.filter(player_id=player_id, mode=mode).delete()
+    LeaderboardEntry.objects.filter(player_id=player_id, board__startswith=f"{mode}:").delete()
     rows = (
         Score.objects.filter(player_id=player_id, mode=mode, flagged=False)
         .order_by(*_BEST_FIRST)

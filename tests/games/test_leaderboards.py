@@ -211,7 +211,7 @@ def test_a_full_rebuild_gives_the_same_rows_as_the_incremental_updates(api_clien
     def rows():
         return sorted(
             LeaderboardEntry.objects.values_list(
-                "mode", "scope", "period", "period_start", "player_id", "score_id"
+                "board", "player_id", "score_id", "points", "neg_points"
             )
         )
 
