@@ -68,17 +68,16 @@ def test_a_multipart_upload_that_fails_half_way_leaves_no_object(s3_server, s3_b
     monkeypatch.setattr(
         "exports.datasets.Dataset.rows", lambda self, filters: iter(big), raising=True
     )
-    import exports.services as module
+    from s3transfer.utils import ReadFileChunk
 
-    real_finished = module._FinishedFile
+    real_read = ReadFileChunk.read
 
-    class FailingFile(real_finished):
-        def read(self, size=-1):
-            if self.file.tell() >= 6 * 1024 * 1024:
-                raise OSError("disk read error during upload")
-            return self.file.read(size)
+    def read(self, amount=None):
+        if self._start_byte >= 5 * 1024 * 1024:  # the second part on: the disk fails
+            raise OSError("disk read error during upload")
+        return real_read(self, amount)
 
-    monkeypatch.setattr(module, "_FinishedFile", FailingFile)
+    monkeypatch.setattr(ReadFileChunk, "read", read)
     export = services.export_run(dataset="readings", fmt="jsonl", storage="s3")
     assert export.status == "failed", export.bytes
     assert "disk read error" in export.error
