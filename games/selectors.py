@@ -76,12 +76,15 @@ def _ranks_for(board: Board, points: set[int]) -> dict[int, int]:
     if not points:
         return {}
     ordered = sorted(points)
-    # Only rows above the lowest value can count: an index range, not the whole board.
+    # Only rows above the lowest value can count: an index range (index-only), not the board.
     counts = (
         board.entries()
-        .filter(points__gt=ordered[0])
+        .filter(neg_points__lt=-ordered[0])
         .aggregate(
-            **{f"p{i}": Count("id", filter=Q(points__gt=value)) for i, value in enumerate(ordered)}
+            **{
+                f"p{i}": Count("neg_points", filter=Q(neg_points__lt=-value))
+                for i, value in enumerate(ordered)
+            }
         )
     )
     return {value: counts[f"p{i}"] + 1 for i, value in enumerate(ordered)}

@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.exceptions import ValidationError
@@ -327,6 +327,28 @@ def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
     LeaderboardEntry.objects.bulk_create(_best_entries(rows.iterator(chunk_size=2000)))
 
 
+# PostgreSQL rebuilds in one statement: the same keys as _board_keys/period_start (UTC day,
+# ISO week from Monday, 1970-01-01 for all time) and the same order as _BEST_FIRST.
+_REBUILD_SQL = """
+INSERT INTO games_leaderboardentry (board, player_id, score_id, points, neg_points, played_at)
+SELECT DISTINCT ON (board, player_id) board, player_id, id, points, -points, played_at
+FROM (
+    SELECT s.id, s.player_id, s.points, s.played_at,
+           s.mode || ':' || sc.scope || ':' || p.period || ':' || to_char(
+               CASE p.period
+                   WHEN 'all' THEN DATE '1970-01-01'
+                   WHEN 'day' THEN (s.played_at AT TIME ZONE 'UTC')::date
+                   ELSE date_trunc('week', s.played_at AT TIME ZONE 'UTC')::date
+               END, 'YYYY-MM-DD') AS board
+    FROM games_score s
+    CROSS JOIN (VALUES ('any'), ('verified')) AS sc(scope)
+    CROSS JOIN (VALUES ('all'), ('day'), ('week')) AS p(period)
+    WHERE NOT s.flagged AND (sc.scope = 'any' OR s.verified)
+) AS keyed
+ORDER BY board, player_id, points DESC, played_at, id
+"""
+
+
 def leaderboard_rebuild(
     *,
     batch_size: int = 5000,
@@ -334,32 +356,43 @@ def leaderboard_rebuild(
 ) -> int:
     """Recompute every board from the scores (after a bulk load); returns the rows written.
 
-    Scores are streamed (never loaded whole); ``wrap(rows, total)`` may wrap the stream (a
-    progress bar).
+    On PostgreSQL one INSERT ... SELECT DISTINCT ON does it (Django's bulk_create costs about
+    0.1 ms a row, minutes at a million scores). Elsewhere the scores are streamed, never loaded
+    whole; ``wrap(rows, total)`` may wrap that stream (a progress bar).
     """
-    written = 0
     with transaction.atomic():
         LeaderboardEntry.objects.all().delete()
-        scores = Score.objects.filter(flagged=False)
-        rows: Iterable[tuple] = (
-            scores.order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS).iterator(chunk_size=batch_size)
-        )
-        if wrap is not None:
-            rows = wrap(rows, scores.count())
-        batch: list[LeaderboardEntry] = []
-        # Rows arrive grouped by player: the "seen" set only ever needs one player's keys.
-        current_player = None
-        group: list[tuple] = []
-        for row in rows:
-            if row[1] != current_player:
-                batch.extend(_best_entries(group))
-                group, current_player = [], row[1]
-            group.append(row)
-            if len(batch) >= batch_size:
-                LeaderboardEntry.objects.bulk_create(batch)
-                written += len(batch)
-                batch = []
-        batch.extend(_best_entries(group))
-        LeaderboardEntry.objects.bulk_create(batch)
-        written += len(batch)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(_REBUILD_SQL)
+                return cursor.rowcount
+        return _leaderboard_rebuild_streamed(batch_size=batch_size, wrap=wrap)
+
+
+def _leaderboard_rebuild_streamed(
+    *, batch_size: int, wrap: Callable[[Iterable[tuple], int], Iterable[tuple]] | None
+) -> int:
+    written = 0
+    scores = Score.objects.filter(flagged=False)
+    rows: Iterable[tuple] = (
+        scores.order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS).iterator(chunk_size=batch_size)
+    )
+    if wrap is not None:
+        rows = wrap(rows, scores.count())
+    batch: list[LeaderboardEntry] = []
+    # Rows arrive grouped by player: the "seen" set only ever needs one player's keys.
+    current_player = None
+    group: list[tuple] = []
+    for row in rows:
+        if row[1] != current_player:
+            batch.extend(_best_entries(group))
+            group, current_player = [], row[1]
+        group.append(row)
+        if len(batch) >= batch_size:
+            LeaderboardEntry.objects.bulk_create(batch)
+            written += len(batch)
+            batch = []
+    batch.extend(_best_entries(group))
+    LeaderboardEntry.objects.bulk_create(batch)
+    written += len(batch)
     return written
