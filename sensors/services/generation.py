@@ -3,10 +3,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from django.db import transaction
-
 from sensors.models import Sensor
-from sensors.services.ingest import IngestResult, ReadingWriter
+from sensors.services.ingest import IngestResult, ReadingWriter, write_readings
 from sensors.synthetic import SineSpec, sine_series
 
 _CHUNK = 10_000
@@ -24,7 +22,8 @@ def readings_generate(
 ) -> IngestResult:
     """Store a seeded sine-plus-noise series for ``sensor``; existing timestamps are kept."""
     timestamps, values = sine_series(start=start, step_s=step_s, count=count, spec=spec, seed=seed)
-    with transaction.atomic(), ReadingWriter() as writer:
+
+    def produce(writer: ReadingWriter) -> None:
         for begin in range(0, count, _CHUNK):
             chunk = zip(
                 timestamps[begin : begin + _CHUNK],
@@ -34,4 +33,6 @@ def readings_generate(
             writer.write((sensor.id, ts, value) for ts, value in chunk)
             if on_chunk is not None:
                 on_chunk(min(_CHUNK, count - begin))
+
+    writer = write_readings(produce)
     return IngestResult(received=count, created=writer.created)

@@ -8,7 +8,9 @@ Two layouts, told apart by the header:
 
 Rows are validated and written in chunks while the file is read, so memory stays flat whatever
 its size. The first bad row stops the writing; reading continues only to report up to
-``max_errors`` bad rows by line number, then the transaction is rolled back.
+``max_errors`` bad rows by line number, then the transaction is rolled back. The stream must be
+seekable: on PostgreSQL a file that repeats stored readings is read a second time (see
+``write_readings``).
 """
 
 from __future__ import annotations
@@ -18,11 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from django.db import transaction
-
 from sensors.models import Sensor
 from sensors.parsing import parse_timestamp, parse_value_text
-from sensors.services.ingest import ReadingRow, ReadingWriter
+from sensors.services.ingest import ReadingRow, ReadingWriter, write_readings
 
 _CHUNK = 10_000
 LONG_HEADER = ["timestamp", "sensor", "value"]
@@ -51,9 +51,12 @@ def readings_import(
     on_lines: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import readings from an open text stream; raises ReadingsImportError naming bad lines."""
-    reader = csv.reader(stream)
+    # The header is read on its own so the body can be re-read from ``body_start``.
+    first_line = stream.readline()
+    if not first_line.strip():
+        raise ReadingsImportError([(1, "The file is empty; expected a header line.")])
     try:
-        header = [cell.strip() for cell in next(reader)]
+        header = [cell.strip() for cell in next(csv.reader([first_line]))]
     except StopIteration:
         raise ReadingsImportError([(1, "The file is empty; expected a header line.")]) from None
     except csv.Error as exc:
@@ -82,22 +85,28 @@ def readings_import(
             [(1, "Expected the header 'timestamp,sensor,value' or 'timestamp,<code>,<code>...'.")]
         )
 
-    lines = readings = 0
-    truncated = False
-    with transaction.atomic(), ReadingWriter() as writer:
+    body_start = stream.tell()
+    counts = {"lines": 0, "readings": 0}
+
+    def produce(writer: ReadingWriter) -> None:
+        # Runs twice when a direct COPY meets readings already stored: start from the top.
+        stream.seek(body_start)
+        reader = csv.reader(stream)
+        counts["lines"] = counts["readings"] = 0
+        errors: list[tuple[int, str]] = []
+        truncated = False
         chunk: list[ReadingRow] = []
-        line = 1
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                errors.append((reader.line_num, f"Unreadable line: {exc}."))
+                errors.append((reader.line_num + 1, f"Unreadable line: {exc}."))
                 break
-            line = reader.line_num
-            lines += 1
-            if on_lines is not None and lines % _CHUNK == 0:
+            line = reader.line_num + 1  # + the header line, read before
+            counts["lines"] += 1
+            if on_lines is not None and counts["lines"] % _CHUNK == 0:
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
@@ -111,17 +120,21 @@ def readings_import(
                 continue
             if errors:
                 continue  # keep reading only to report more bad lines
-            readings += len(parsed)
+            counts["readings"] += len(parsed)
             chunk.extend(parsed)
             if len(chunk) >= _CHUNK:
                 writer.write(chunk)
                 chunk = []
-        if on_lines is not None and lines % _CHUNK:
-            on_lines(lines % _CHUNK)
+        if on_lines is not None and counts["lines"] % _CHUNK:
+            on_lines(counts["lines"] % _CHUNK)
         if errors:
             raise ReadingsImportError(errors, truncated)
         writer.write(chunk)
-    return ImportSummary(layout=layout, lines=lines, readings=readings, created=writer.created)
+
+    writer = write_readings(produce)
+    return ImportSummary(
+        layout=layout, lines=counts["lines"], readings=counts["readings"], created=writer.created
+    )
 
 
 def _long_row(row: list[str], known: dict[str, int]) -> list[ReadingRow]:
