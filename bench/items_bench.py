@@ -1,0 +1,238 @@
+#!/usr/bin/env python
+"""Load the DRF item list against a bare Django view, side by side, on gunicorn + PostgreSQL.
+
+    .venv/bin/python bench/items_bench.py [--items 10000] [--duration 10] [--rounds 3]
+
+Serves the site with gunicorn (gunicorn.conf.py, 2 workers, debug off, plain HTTP, throttle rates
+raised out of the way) on the PostgreSQL database ``bench_items`` holding exactly ``--items``
+items, then runs ``wrk`` against ``GET /api/v1/items/?page_size=50`` and the bare view
+(``bench/items_bare_urls.py``) in alternating rounds, and prints requests/s, latency and the
+ratio. Needs ``wrk`` (``apt-get install wrk``) and PostgreSQL on 127.0.0.1:5432 (user postgres).
+Not a test: figures go to docs/PERFORMANCE.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE = "bench_items"
+ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+PATHS = {
+    "drf": "/api/v1/items/?page_size=50",
+    "bare": "/bench/bare-items/",
+}
+
+SEED = """
+from decimal import Decimal
+from django.db import transaction
+from items.models import Item
+wanted = {items}
+if Item.objects.count() != wanted or Item.objects.exclude(sku__startswith="BENCH-").exists():
+    with transaction.atomic():
+        Item.objects.all().delete()
+        Item.objects.bulk_create(
+            (
+                Item(
+                    sku=f"BENCH-{{n:06d}}",
+                    name=f"Bench item {{n}}",
+                    description="A catalogue entry of ordinary length for the benchmark.",
+                    price=Decimal(n % 100_000) / 100,
+                    stock_quantity=n % 250,
+                    is_active=n % 10 != 0,
+                )
+                for n in range(1, wanted + 1)
+            ),
+            batch_size=2000,
+        )
+print(Item.objects.count())
+"""
+
+
+def site_env(port: int) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DJANGO_", "API_", "REDIS_", "EXPORTS_", "GUNICORN_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="bench.items_settings",
+        PYTHONPATH=str(BASE_DIR),
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_HSTS_SECONDS="0",
+        DJANGO_SECURE_COOKIES="0",
+        DJANGO_LOG_LEVEL="warning",
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
+        API_THROTTLE_RATES="anon=10000000/min,user=10000000/min",
+        GUNICORN_WORKERS="2",
+        GUNICORN_BIND=f"127.0.0.1:{port}",
+    )
+    return env
+
+
+def prepare_database(env: dict[str, str], items: int) -> None:
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+        if not exists:
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "--noinput", "-v0"], cwd=BASE_DIR, env=env, check=True)
+    seeded = subprocess.run(
+        [*manage, "shell", "-c", SEED.format(items=items)],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    count = int(seeded.stdout.strip().splitlines()[-1])
+    assert count == items, count
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{DATABASE}", autocommit=True) as c:
+        c.execute("VACUUM ANALYZE items_item")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(env: dict[str, str], log: Path) -> subprocess.Popen:
+    # --max-requests 0: measure steady state, not gunicorn.conf.py's periodic worker recycling.
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-c",
+        "gunicorn.conf.py",
+        "--max-requests",
+        "0",
+        "targets_site.wsgi",
+    ]
+    with log.open("w") as out:
+        return subprocess.Popen(command, cwd=BASE_DIR, env=env, stdout=out, stderr=out)
+
+
+def wait_until_up(base: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit("gunicorn exited during start-up; see its log")
+        try:
+            if requests.get(f"{base}/healthz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    sys.exit("gunicorn did not answer /healthz within 60 s")
+
+
+def check_same_page(base: str) -> None:
+    drf = requests.get(base + PATHS["drf"], timeout=10).json()
+    bare = requests.get(base + PATHS["bare"], timeout=10).json()
+    assert drf["count"] == bare["count"], (drf["count"], bare["count"])
+    assert drf["results"] == bare["results"], "the two views must return the same rows"
+    assert len(drf["results"]) == 50
+
+
+def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[str, float]:
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    text = result.stdout
+    if "Non-2xx" in text or "Socket errors" in text:
+        sys.exit(f"wrk saw errors against {url}:\n{text}")
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    latency = {
+        pct: _ms(value) for pct, value in re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)$", text, re.M)
+    }
+    return {"rps": rps, "p50_ms": latency["50"], "p99_ms": latency["99"]}
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    port = free_port()
+    env = site_env(port)
+    base = f"http://127.0.0.1:{port}"
+    print(f"preparing {DATABASE} with {args.items} items ...", flush=True)
+    prepare_database(env, args.items)
+    log = Path("/tmp") / f"items_bench_gunicorn_{port}.log"
+    server = start_gunicorn(env, log)
+    try:
+        wait_until_up(base, server)
+        check_same_page(base)
+        for name in PATHS:  # warm both paths in both workers
+            run_wrk(base + PATHS[name], duration=2, connections=4, threads=1)
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name in PATHS}
+        for round_number in range(args.rounds):
+            order = list(PATHS) if round_number % 2 == 0 else list(reversed(PATHS))
+            for name in order:
+                figures = run_wrk(
+                    base + PATHS[name],
+                    duration=args.duration,
+                    connections=args.connections,
+                    threads=args.threads,
+                )
+                runs[name].append(figures)
+                print(
+                    f"round {round_number + 1} {name:4} {figures['rps']:8.1f} req/s "
+                    f"p50 {figures['p50_ms']:6.2f} ms p99 {figures['p99_ms']:6.2f} ms",
+                    flush=True,
+                )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    median = {
+        name: {key: statistics.median(run[key] for run in results) for key in results[0]}
+        for name, results in runs.items()
+    }
+    ratio = median["drf"]["rps"] / median["bare"]["rps"]
+    print()
+    print(f"| path | req/s (median of {args.rounds}) | p50 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: |")
+    for name in PATHS:
+        m = median[name]
+        print(f"| `{PATHS[name]}` | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} |")
+    print(f"\nDRF / bare = {ratio:.2f}x (goal >= 0.70x)")
+
+
+if __name__ == "__main__":
+    main()
