@@ -330,6 +330,8 @@ def run(args: argparse.Namespace) -> int:
         clock.tick(FPS)
 
     if phase == "end":
+        session.ensure_saved()
+        session.update()
         exit_code = report(session)
     if args.frame_stats:
         args.frame_stats.write_text(

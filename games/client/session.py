@@ -6,6 +6,7 @@ calls ``update()`` once a frame to collect what has finished, and reads ``status
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,8 @@ class Session:
         self.token = tokens.get(self.server, username)
         self.state.signed_in = self.token is not None
         self.submission_id: str | None = None
+        self._payload: dict[str, Any] | None = None
+        self._saved = threading.Event()
 
     @property
     def needs_password(self) -> bool:
@@ -104,9 +107,19 @@ class Session:
         self.worker.run("flush", task)
 
     def submit(self, payload: dict[str, Any], *, mode: str) -> None:
-        """Queue the round's score on disk first, then try to send it and load the board."""
-        self.offline.put(server=self.server, username=self.username, payload=payload)
+        """Queue the round's score on disk first, then try to send it and load the board.
+
+        The disk write (with its fsync) runs on the worker too, so the frame that ends the round
+        does not stall; ``ensure_saved`` makes sure it happened before the process exits.
+        """
         self.submission_id = payload["submission_id"]
+        self._payload = payload
+
+        def save() -> None:
+            self.offline.put(server=self.server, username=self.username, payload=payload)
+            self._saved.set()
+
+        self.worker.run("save", save)
         self.flush()
 
         def board() -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -154,6 +167,15 @@ class Session:
                     state.board_loaded = True
             elif error is not None:
                 state.messages.append(f"{outcome.name} failed: {error}")
+
+    def ensure_saved(self, timeout: float = 2.0) -> None:
+        """Before exit: the round's score is on disk, even if the worker is stuck on the network."""
+        if self._payload is None or self._saved.wait(timeout):
+            return
+        # Still queued behind a slow request: write it here (same file, same content; the
+        # worker's flush has not reached it, so it cannot have been sent and removed yet).
+        self.offline.put(server=self.server, username=self.username, payload=self._payload)
+        self._saved.set()
 
     @property
     def pending_here(self) -> bool:

@@ -140,11 +140,17 @@ def test_a_server_that_never_answers_does_not_block_the_game_loop(tmp_path):
         tokens=tokens,
         offline=OfflineQueue(tmp_path),
     )
+    session.offline.put(
+        server=session.server, username="bob", payload={"submission_id": "old", "mode": "moving"}
+    )
+    session.flush()  # stuck on the silent server from here on
     session.submit({"submission_id": "s1", "mode": "moving"}, mode="moving")
     started = time.perf_counter()
     for _ in range(30):  # half a second of frames
         session.update()
     assert time.perf_counter() - started < 0.5
     assert session.busy
-    assert session.pending_here  # on disk before any answer
+    # Leaving now: the score reaches the disk even though the worker is still waiting.
+    session.ensure_saved(timeout=0.1)
+    assert session.pending_here
     listener.close()
