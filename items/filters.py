@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 
@@ -31,3 +32,17 @@ class ItemFilter(django_filters.FilterSet):
         if value is None:
             return queryset
         return queryset.filter(stock_quantity__gt=0) if value else queryset.filter(stock_quantity=0)
+
+
+class ItemFilterBackend(DjangoFilterBackend):
+    """django-filter, skipped when the query names none of ItemFilter's filters.
+
+    Building the filter form costs about a quarter of an unfiltered list request; with no filter
+    parameter it would filter nothing. Safe because every ItemFilter filter is optional and reads
+    exactly its own parameter name.
+    """
+
+    def filter_queryset(self, request, queryset, view):
+        if not any(name in request.query_params for name in ItemFilter.base_filters):
+            return queryset
+        return super().filter_queryset(request, queryset, view)

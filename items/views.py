@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import permissions, status, viewsets
+from rest_framework import filters, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from items import services
-from items.filters import ItemFilter
+from items.filters import ItemFilter, ItemFilterBackend
 from items.models import Item
 from items.serializers import (
     ItemSerializer,
@@ -44,6 +44,7 @@ class ItemViewSet(viewsets.ModelViewSet):
     queryset = Item.objects.all()
     serializer_class = ItemSerializer
     permission_classes = [StaffOrModelPermissionsOrReadOnly]
+    filter_backends = [ItemFilterBackend, filters.SearchFilter, filters.OrderingFilter]
     filterset_class = ItemFilter
     search_fields = ["name", "description", "sku"]
     ordering_fields = ["price", "name", "created_at", "stock_quantity"]
