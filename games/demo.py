@@ -13,6 +13,9 @@ from games.models import Score
 DEMO_USERNAME = "demo-player"
 DEMO_PASSWORD = "targets-demo-2024"  # demo data only; printed so people can log in
 DEMO_ROUNDS = 4  # per mode
+# Rival bot players, so the demo boards have a ranking; they cannot log in.
+RIVALS = ("ace", "deadeye", "rookie")
+RIVAL_ROUNDS = 2
 DEMO_NAMESPACE = uuid.UUID("6f1c1f52-3a57-4a8e-9d59-5c3b7d0e2a11")
 
 
@@ -32,8 +35,19 @@ def _payload(game: rules.Round, *, mode: str, played_at: dt.datetime, key: str) 
     }
 
 
+def _play(player, *, mode: str, seed: int, key: str, played_at: dt.datetime) -> bool:
+    if Score.objects.filter(submission_id=uuid.uuid5(DEMO_NAMESPACE, key)).exists():
+        return False
+    game = rules.bot_round(mode, seed, 30)
+    data = _payload(game, mode=mode, played_at=played_at, key=key)
+    _, created = services.score_submit(
+        player=player, data=data, digest=services.submission_digest(key)
+    )
+    return created
+
+
 def demo_seed(*, stdout: Any) -> None:
-    """A demo player with replay-verified bot rounds in both modes (idempotent)."""
+    """A demo player and three rival bots with replay-verified rounds in both modes (idempotent)."""
     user_model = get_user_model()
     player, created = user_model.objects.get_or_create(username=DEMO_USERNAME)
     if created:
@@ -43,18 +57,31 @@ def demo_seed(*, stdout: Any) -> None:
     stored = 0
     for mode in rules.MODES:
         for n in range(DEMO_ROUNDS):
-            key = f"{mode}-{n}"
-            if Score.objects.filter(submission_id=uuid.uuid5(DEMO_NAMESPACE, key)).exists():
-                continue
-            game = rules.bot_round(mode, 1000 + n, 30)
-            data = _payload(game, mode=mode, played_at=now - dt.timedelta(hours=n), key=key)
-            _, was_created = services.score_submit(
-                player=player, data=data, digest=services.submission_digest(key)
+            stored += _play(
+                player,
+                mode=mode,
+                seed=1000 + n,
+                key=f"{mode}-{n}",
+                played_at=now - dt.timedelta(hours=n),
             )
-            stored += was_created
+    for index, name in enumerate(RIVALS):
+        rival, rival_created = user_model.objects.get_or_create(username=f"demo-{name}")
+        if rival_created:
+            rival.set_unusable_password()
+            rival.save(update_fields=["password"])
+        for mode in rules.MODES:
+            for n in range(RIVAL_ROUNDS):
+                stored += _play(
+                    rival,
+                    mode=mode,
+                    seed=2000 + index * 10 + n,
+                    key=f"{name}-{mode}-{n}",
+                    played_at=now - dt.timedelta(hours=index + n + 1),
+                )
+    rounds = len(rules.MODES) * (DEMO_ROUNDS + len(RIVALS) * RIVAL_ROUNDS)
     stdout.write(
-        f"games: {len(rules.MODES) * DEMO_ROUNDS} demo rounds ({stored} new) for "
-        f"{DEMO_USERNAME!r}; play with: python -m games.client --server http://127.0.0.1:8000 "
-        f"--user {DEMO_USERNAME} (password: {DEMO_PASSWORD})"
-        + ("" if created else " [password unchanged if you changed it]")
+        f"games: {rounds} verified demo rounds ({stored} new) for {DEMO_USERNAME!r} and "
+        f"{len(RIVALS)} rival bots; play with: python -m games.client "
+        f"--server http://127.0.0.1:8000 --user {DEMO_USERNAME} (password: {DEMO_PASSWORD})"
+        + ("" if created else " [unless you changed it]")
     )

@@ -61,6 +61,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=None, help="the round's seed (default random)")
     parser.add_argument("--headless", action="store_true", help="no window (SDL dummy video)")
     parser.add_argument(
+        "--linger",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="with --autoplay: keep the end screen at least S seconds (screenshots, demos)",
+    )
+    parser.add_argument(
         "--frame-stats",
         type=Path,
         default=None,
@@ -322,7 +329,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             draw_end(screen, game, session)
             settled = not session.busy
-            if args.autoplay and (settled or now - phase_started > END_WAIT_S):
+            lingered = now - phase_started >= args.linger
+            if args.autoplay and lingered and (settled or now - phase_started > END_WAIT_S):
                 session.update()
                 break
         pygame.display.flip()
@@ -393,12 +401,13 @@ def draw_end(screen: Screen, game: rules.Round, session: Session) -> None:
     if state.board_loaded and state.board is not None:
         rows = state.board.get("results", [])
         for index, row in enumerate(rows[:10]):
-            mine = row["player"] == session.username
-            screen.text(
-                f"{row['rank']:>3}. {row['player'][:18]:<18} {row['points']:>6}",
-                (200, 215 + index * 28),
-                colour=WARN if mine else HUD,
-            )
+            colour = WARN if row["player"] == session.username else HUD
+            y = 215 + index * 28
+            rank = screen.font.render(f"{row['rank']}.", True, colour)
+            screen.surface.blit(rank, rank.get_rect(topright=(245, y)))
+            screen.text(row["player"][:24], (255, y), colour=colour)
+            points = screen.font.render(str(row["points"]), True, colour)
+            screen.surface.blit(points, points.get_rect(topright=(600, y)))
         if not rows:
             screen.text("no verified scores yet", (200, 215), colour=DIM)
         me = state.me
