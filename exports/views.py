@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.core.exceptions import ImproperlyConfigured
 from django.http import FileResponse, HttpResponseRedirect
 from django_filters import rest_framework as filters
@@ -38,6 +40,13 @@ class JsonErrorsAnyAccept(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
+class FormatIsAFilter(DefaultContentNegotiation):
+    """``?format=csv`` filters the list by export format; DRF must not read it as a renderer
+    switch (which answered every such request with a 404)."""
+
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+
+
 class ExportViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -47,6 +56,7 @@ class ExportViewSet(
     """Data exports (staff only). POST records a pending export that ``run_exports`` runs."""
 
     permission_classes = [IsStaff]
+    content_negotiation_class = FormatIsAFilter
     queryset = Export.objects.select_related("requested_by").order_by("-id")
     serializer_class = ExportSerializer
     filterset_class = ExportFilter

@@ -316,4 +316,4 @@ def test_on_postgresql_the_copy_path_writes_the_same_bytes_as_the_python_path(lo
             assert fast_bytes == slow_bytes, dataset
             assert fast.rows == slow.rows
     readings = stored(local_exports, services.export_run(dataset="readings", fmt="csv"))
-    assert b"'=A,2026-03-02T12:00:00.000120Z,-1.25e-07\n" in readings
+    assert b"'=A,2026-03-02 12:00:00.00012+00,-1.25e-07\n" in readings

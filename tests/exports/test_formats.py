@@ -18,6 +18,7 @@ from exports.formats import (
     csv_cell,
     csv_chunks_write,
     csv_escape_formula,
+    datetime_csv_text,
     datetime_text,
     file_extension,
     float_text,
@@ -58,7 +59,7 @@ def test_csv_has_a_header_and_one_line_per_row_with_the_formula_cell_escaped():
     written, data = write("csv")
     parsed = list(csv.reader(io.StringIO(data.decode())))
     assert parsed[0] == list(COLUMNS)
-    assert parsed[1] == ["1", "Laptop", "1200.00", "2026-01-02T03:04:05Z", "true", "1.5"]
+    assert parsed[1] == ["1", "Laptop", "1200.00", "2026-01-02 03:04:05+00", "true", "1.5"]
     assert parsed[2] == ["2", '\'=HYPERLINK("http://x")', "0.00", "", "false", "-65"]
     assert parsed[3] == ["3", 'multi\nline, "quoted"', "9.99", "", "", ""]
     assert written.rows == 3
@@ -144,7 +145,18 @@ def test_extensions_name_the_format_and_compression():
     assert file_extension("jsonl", compress=True) == "jsonl.gz"
 
 
-def test_datetimes_are_written_in_utc_with_z():
+def test_csv_times_are_written_as_postgresql_writes_a_utc_timestamptz():
+    plus_two = dt.timezone(dt.timedelta(hours=2))
+    assert datetime_csv_text(dt.datetime(2026, 5, 1, 12, 0, tzinfo=plus_two)) == (
+        "2026-05-01 10:00:00+00"
+    )
+    assert datetime_csv_text(dt.datetime(2026, 5, 1, 12, 0, 0, 120, tzinfo=dt.UTC)) == (
+        "2026-05-01 12:00:00.00012+00"
+    )
+    assert dt.datetime.fromisoformat("2026-05-01 12:00:00.00012+00").microsecond == 120
+
+
+def test_json_times_are_iso_8601_in_utc_with_z():
     plus_two = dt.timezone(dt.timedelta(hours=2))
     assert datetime_text(dt.datetime(2026, 5, 1, 12, 0, tzinfo=plus_two)) == "2026-05-01T10:00:00Z"
     assert (
