@@ -378,3 +378,12 @@ def test_the_target_png_needs_authentication(api_client, alice):
 def test_played_at_a_few_minutes_ahead_is_a_clock_not_a_forgery(alice):
     body = bot_payload(played_at=timezone.now() + dt.timedelta(minutes=2))
     assert alice.post(SCORES, body, format="json").status_code == 201
+
+
+def test_score_submissions_are_throttled_but_reading_your_list_is_not(alice, monkeypatch):
+    monkeypatch.setitem(throttling.ScopedRateThrottle.THROTTLE_RATES, "scores", "2/min")
+    for seed in range(2):
+        assert alice.post(SCORES, bot_payload(seed=seed), format="json").status_code == 201
+    assert_error(alice.post(SCORES, bot_payload(seed=5), format="json"), 429, "throttled")
+    for _ in range(3):
+        assert alice.get(SCORES).status_code == 200
