@@ -78,7 +78,7 @@ def site_env(port: int) -> dict[str, str]:
         DJANGO_SECURE_COOKIES="0",
         DJANGO_LOG_LEVEL="warning",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        API_THROTTLE_RATES="anon=10000000/min,user=10000000/min",
+        API_THROTTLE_RATES="anon=100000/s,user=100000/s",
         GUNICORN_WORKERS="2",
         GUNICORN_BIND=f"127.0.0.1:{port}",
     )

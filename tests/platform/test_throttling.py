@@ -98,3 +98,9 @@ def test_the_token_endpoint_has_its_own_login_rate(api_client, make_user, rates)
     assert int(response["Retry-After"]) >= 1
     # The login scope does not spill over onto ordinary reads.
     assert api_client.get(ITEMS).status_code == 200
+
+
+def test_anonymous_requests_are_held_to_the_anon_rate_only(api_client, rates):
+    rates(anon="5/min", user="1/min")
+    statuses = [api_client.get(ITEMS).status_code for _ in range(6)]
+    assert statuses == [200] * 5 + [429]
