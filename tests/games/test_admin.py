@@ -42,7 +42,7 @@ def test_the_score_list_filters_by_mode_player_date_and_verification(admin_clien
         "?verified__exact=1",
         "?flagged__exact=0",
         "?q=alice",
-        "?played_at__gte=2000-01-01",
+        "?played_at__year=2026",
     ):
         assert admin_client.get(url + query).status_code == 200
     page = admin_client.get(url + "?mode__exact=bullseye").content.decode()
