@@ -66,37 +66,30 @@ def _row(entry: LeaderboardEntry, rank: int) -> dict[str, Any]:
     }
 
 
-def _ranked(entries: list[LeaderboardEntry], first_rank_by_points: dict[int, int]) -> list[dict]:
-    """Competition ranking: equal points share a rank and the next distinct rank skips."""
-    return [_row(entry, first_rank_by_points[entry.points]) for entry in entries]
+def _key(entry: LeaderboardEntry) -> list[Any]:
+    # extra() params skip field adaptation: SQLite needs the datetime as Django stores it.
+    played_at = connection.ops.adapt_datetimefield_value(entry.played_at)
+    return [entry.neg_points, played_at, entry.score_id]
 
 
-def _ranks_for(board: Board, points: set[int]) -> dict[int, int]:
-    """Rank of each points value: 1 + the number of players with more points (one query)."""
-    if not points:
-        return {}
-    ordered = sorted(points)
-    # Only rows above the lowest value can count: an index range (index-only), not the board.
-    counts = (
-        board.entries()
-        .filter(neg_points__lt=-ordered[0])
-        .aggregate(
-            **{
-                f"p{i}": Count("neg_points", filter=Q(neg_points__lt=-value))
-                for i, value in enumerate(ordered)
-            }
-        )
-    )
-    return {value: counts[f"p{i}"] + 1 for i, value in enumerate(ordered)}
+def _ranked(entries: list[LeaderboardEntry], first_position: int, first_rank: int) -> list[dict]:
+    """Rows for a contiguous run of the board starting at ``first_position`` (1-based).
+
+    Competition ranking: equal points share a rank, and the next distinct points value ranks
+    at its position (1, 2, 2, 4).
+    """
+    rows, rank = [], first_rank
+    for offset, entry in enumerate(entries):
+        if offset and entry.points != entries[offset - 1].points:
+            rank = first_position + offset
+        rows.append(_row(entry, rank))
+    return rows
 
 
 def leaderboard_top(*, board: Board, limit: int) -> list[dict[str, Any]]:
     entries = list(board.entries().select_related("player", "score").order_by(*_ORDER)[:limit])
-    # The top list starts at rank 1, so ranks follow from positions without counting.
-    first_rank: dict[int, int] = {}
-    for position, entry in enumerate(entries, start=1):
-        first_rank.setdefault(entry.points, position)
-    return _ranked(entries, first_rank)
+    # The top list starts at position 1 with rank 1: no counting needed.
+    return _ranked(entries, 1, 1)
 
 
 def leaderboard_me(*, board: Board, player: AbstractBaseUser) -> dict[str, Any] | None:
@@ -105,15 +98,25 @@ def leaderboard_me(*, board: Board, player: AbstractBaseUser) -> dict[str, Any] 
     mine = related.filter(player=player).first()
     if mine is None:
         return None
-    # extra() params skip field adaptation: SQLite needs the datetime as Django stores it.
-    played_at = connection.ops.adapt_datetimefield_value(mine.played_at)
-    position = [mine.neg_points, played_at, mine.score_id]
     # extra() for the row-value comparison the ORM cannot spell; the SQL is a constant and
     # every value is a bound parameter.
-    above = related.extra(where=[_BEFORE], params=position)  # noqa: S610
-    below = related.extra(where=[_AFTER], params=position)  # noqa: S610
+    above = related.extra(where=[_BEFORE], params=_key(mine))  # noqa: S610
+    below = related.extra(where=[_AFTER], params=_key(mine))  # noqa: S610
     above = list(above.order_by(*_REVERSED)[:NEIGHBOURS])
     below = list(below.order_by(*_ORDER)[:NEIGHBOURS])
     window = [*reversed(above), mine, *below]
-    ranks = _ranks_for(board, {entry.points for entry in window})
-    return {"rank": ranks[mine.points], "points": mine.points, "neighbours": _ranked(window, ranks)}
+    # The window's first row: its position is 1 + the rows before it; its rank discounts the
+    # rows before it with the same points. One index-only range count.
+    first = window[0]
+    counts = (
+        board.entries()
+        .extra(where=[_BEFORE], params=_key(first))  # noqa: S610
+        .aggregate(
+            before=Count("neg_points"),
+            tied=Count("neg_points", filter=Q(neg_points=first.neg_points)),
+        )
+    )
+    position = counts["before"] + 1
+    rows = _ranked(window, position, position - counts["tied"])
+    mine_row = rows[len(above)]
+    return {"rank": mine_row["rank"], "points": mine.points, "neighbours": rows}

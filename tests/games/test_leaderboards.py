@@ -242,3 +242,23 @@ def test_the_rebuild_command_refuses_a_bad_batch_size():
 
     with pytest.raises(CommandError, match="batch-size"):
         call_command("rebuild_leaderboards", "--batch-size", "0")
+
+
+def test_me_ranks_a_window_that_starts_inside_a_tie(client_for):
+    now = timezone.now()
+    for n in range(8):  # eight players share first place, the earliest listed first
+        make_score(
+            PlayerFactory(username=f"t{n}"), points=1000, played_at=now - dt.timedelta(hours=n)
+        )
+    me = PlayerFactory(username="me")
+    make_score(me, points=900)
+    body = client_for(me).get("/api/v1/leaderboards/bullseye/me/").json()
+    assert body["rank"] == 9
+    assert [(row["player"], row["rank"]) for row in body["neighbours"]] == [
+        ("t4", 1),
+        ("t3", 1),
+        ("t2", 1),
+        ("t1", 1),
+        ("t0", 1),
+        ("me", 9),
+    ]
