@@ -24,6 +24,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import psycopg
 import requests
 
@@ -150,6 +151,15 @@ def check_same_page(base: str) -> None:
     assert len(drf["results"]) == 50
 
 
+def workers_cpu_seconds(server: subprocess.Popen) -> float:
+    """User + system CPU of the gunicorn workers: load from other processes does not inflate it."""
+    total = 0.0
+    for worker in psutil.Process(server.pid).children():
+        times = worker.cpu_times()
+        total += times.user + times.system
+    return total
+
+
 def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[str, float]:
     result = subprocess.run(
         [
@@ -171,7 +181,13 @@ def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[
     latency = {
         pct: _ms(value) for pct, value in re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)$", text, re.M)
     }
-    return {"rps": rps, "p50_ms": latency["50"], "p99_ms": latency["99"]}
+    requests_done = int(re.search(r"(\d+) requests in", text).group(1))
+    return {
+        "rps": rps,
+        "p50_ms": latency["50"],
+        "p99_ms": latency["99"],
+        "requests": requests_done,
+    }
 
 
 def _ms(value: str) -> float:
@@ -204,16 +220,20 @@ def main() -> None:
         for round_number in range(args.rounds):
             order = list(PATHS) if round_number % 2 == 0 else list(reversed(PATHS))
             for name in order:
+                cpu_before = workers_cpu_seconds(server)
                 figures = run_wrk(
                     base + PATHS[name],
                     duration=args.duration,
                     connections=args.connections,
                     threads=args.threads,
                 )
+                cpu = workers_cpu_seconds(server) - cpu_before
+                figures["cpu_ms"] = cpu * 1000 / figures["requests"]
                 runs[name].append(figures)
                 print(
                     f"round {round_number + 1} {name:4} {figures['rps']:8.1f} req/s "
-                    f"p50 {figures['p50_ms']:6.2f} ms p99 {figures['p99_ms']:6.2f} ms",
+                    f"p50 {figures['p50_ms']:6.2f} ms p99 {figures['p99_ms']:6.2f} ms "
+                    f"worker CPU {figures['cpu_ms']:5.2f} ms/request",
                     flush=True,
                 )
     finally:
@@ -224,14 +244,27 @@ def main() -> None:
         name: {key: statistics.median(run[key] for run in results) for key in results[0]}
         for name, results in runs.items()
     }
-    ratio = median["drf"]["rps"] / median["bare"]["rps"]
+    # Each round runs both paths back to back, so a per-round ratio cancels most of the drift
+    # in machine load between rounds.
+    round_ratios = sorted(
+        drf["rps"] / bare["rps"] for drf, bare in zip(runs["drf"], runs["bare"], strict=True)
+    )
+    cpu_ratio = median["bare"]["cpu_ms"] / median["drf"]["cpu_ms"]
     print()
-    print(f"| path | req/s (median of {args.rounds}) | p50 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: |")
+    print(f"| path | req/s (median of {args.rounds}) | p50 ms | p99 ms | worker CPU ms/request |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name in PATHS:
         m = median[name]
-        print(f"| `{PATHS[name]}` | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} |")
-    print(f"\nDRF / bare = {ratio:.2f}x (goal >= 0.70x)")
+        print(
+            f"| `{PATHS[name]}` | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} "
+            f"| {m['cpu_ms']:.2f} |"
+        )
+    print(
+        f"\nDRF / bare req/s: {median['drf']['rps'] / median['bare']['rps']:.2f}x of the medians; "
+        f"per round {', '.join(f'{r:.2f}' for r in round_ratios)} "
+        f"(median {statistics.median(round_ratios):.2f}x); goal >= 0.70x"
+    )
+    print(f"DRF / bare by worker CPU per request (bare ms / DRF ms): {cpu_ratio:.2f}x")
 
 
 if __name__ == "__main__":
