@@ -10,6 +10,14 @@ from rest_framework.exceptions import ParseError
 from targets_site.exceptions import PayloadTooLarge
 
 
+class JSONObject(dict):
+    """A JSON object as parsed from a request body.
+
+    Marks data that arrived as JSON, so ``StrictFieldsMixin`` type-checks it strictly (a ``"5"``
+    is not an integer there) while the same serializers stay lenient for CSV imports.
+    """
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
@@ -54,7 +62,7 @@ class JSONParser(parsers.JSONParser):
             raise PayloadTooLarge()
         try:
             text = raw.decode("utf-8")
-            data = json.loads(text, parse_constant=_reject_constant)
+            data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=JSONObject)
         except (UnicodeDecodeError, ValueError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
         if contains_nul(data):

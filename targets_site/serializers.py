@@ -5,6 +5,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from targets_site.parsers import JSONObject
+
 
 class StrictFieldsMixin:
     """Refuse fields a client may not write (unknown or read-only) with a 400 naming each one.
@@ -21,7 +23,41 @@ class StrictFieldsMixin:
                 raise serializers.ValidationError(
                     {key: ["Unknown or read-only field."] for key in unknown}
                 )
+            if isinstance(data, JSONObject):
+                wrong = {
+                    name: [message]
+                    for name, value in data.items()
+                    if (message := _json_type_error(self.fields[name], value))
+                }
+                if wrong:
+                    raise serializers.ValidationError(wrong)
         return super().to_internal_value(data)
+
+
+# DRF coerces freely ("5" or 5.0 for an integer, 0 or "yes" for a boolean, 12 for a string).
+# A JSON API says what type each field is, and a body that sends another type is a 400, so a
+# client bug shows at once instead of being guessed at. Decimals take strings or numbers (SPEC).
+_JSON_TYPES: list[tuple[type[serializers.Field], tuple[type, ...], str]] = [
+    (serializers.BooleanField, (bool,), "Must be true or false."),
+    (serializers.IntegerField, (int,), "Must be a JSON integer."),
+    (serializers.FloatField, (int, float), "Must be a JSON number."),
+    (serializers.DecimalField, (str, int, float), "Must be a decimal string or a number."),
+    (serializers.DateTimeField, (str,), "Must be an ISO 8601 date-time string."),
+    (serializers.DateField, (str,), "Must be an ISO 8601 date string."),
+    (serializers.UUIDField, (str,), "Must be a UUID string."),
+    (serializers.CharField, (str,), "Must be a string."),
+]
+
+
+def _json_type_error(field: serializers.Field, value: Any) -> str | None:
+    if value is None:
+        return None  # allow_null / required is the field's own business
+    for field_class, types, message in _JSON_TYPES:
+        if isinstance(field, field_class):
+            if isinstance(value, bool) and bool not in types:
+                return message
+            return None if isinstance(value, types) else message
+    return None
 
 
 class StrictCharField(serializers.CharField):

@@ -212,6 +212,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+# A CSRF refusal under /api/ answers the API's JSON error shape, not Django's HTML page.
+CSRF_FAILURE_VIEW = "targets_site.views.csrf_failure"
 
 # --- REST framework -------------------------------------------------------------------------
 
@@ -233,11 +235,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PARSER_CLASSES": [
-        "targets_site.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # JSON only: the one parser that enforces the size, UTF-8, NaN and NUL rules. Form bodies
+    # are a 415 (they would bypass those rules and need a second, looser schema).
+    "DEFAULT_PARSER_CLASSES": ["targets_site.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": (
         ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
         if DEBUG
@@ -258,7 +258,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": API_THROTTLE_RATES,
     "NUM_PROXIES": NUM_PROXIES,
     "EXCEPTION_HANDLER": "targets_site.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "targets_site.schema.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "COERCE_DECIMAL_TO_STRING": True,
 }
@@ -272,6 +272,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "targets_site.schema.add_error_responses",
+    ],
 }
 
 # Leaderboards count only replay-verified scores unless a request says otherwise.

@@ -8,7 +8,8 @@ from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import NoReverseMatch, reverse
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -112,8 +113,17 @@ def handler403(request: HttpRequest, exception=None) -> HttpResponse:
     return defaults.permission_denied(request, exception)
 
 
+@csrf_exempt
 def api_not_found(request: HttpRequest) -> JsonResponse:
+    # CSRF-exempt: an unknown path is a 404 whatever the method, never an HTML CSRF page.
     return JsonResponse(error_body("not_found", "Not found."), status=404)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    if _is_api(request):
+        message = "CSRF verification failed; API clients should authenticate with a token."
+        return JsonResponse(error_body("csrf_failed", message), status=403)
+    return csrf.csrf_failure(request, reason=reason)
 
 
 def handler404(request: HttpRequest, exception=None) -> HttpResponse:

@@ -164,10 +164,10 @@ def test_a_declared_content_length_over_the_limit_is_a_413_before_reading(staff_
     assert not Item.objects.exists()
 
 
-def test_a_form_body_over_the_upload_limit_is_a_413_too(staff_client):
+def test_a_form_body_is_a_415_because_the_api_takes_json_only(staff_client):
     body = "name=x&price=1&description=" + "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
     response = staff_client.post(URL, body, content_type="application/x-www-form-urlencoded")
-    assert_error(response, 413, "payload_too_large")
+    assert_error(response, 415, "unsupported_media_type")
     assert not Item.objects.exists()
 
 
