@@ -104,3 +104,23 @@ def test_anonymous_requests_are_held_to_the_anon_rate_only(api_client, rates):
     rates(anon="5/min", user="1/min")
     statuses = [api_client.get(ITEMS).status_code for _ in range(6)]
     assert statuses == [200] * 5 + [429]
+
+
+UNREACHABLE_REDIS = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:9/0",
+        "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+    }
+}
+
+
+def test_when_the_shared_cache_is_down_reads_pass_and_writes_are_a_json_503(staff_client):
+    with override_settings(CACHES=UNREACHABLE_REDIS):
+        assert staff_client.get(ITEMS).status_code == 200
+        response = staff_client.post(ITEMS, {"name": "x", "price": "1"}, format="json")
+    error = assert_error(response, 503, "service_unavailable")
+    assert "Rate limiting" in error["message"]
+    from items.models import Item
+
+    assert not Item.objects.exists()
