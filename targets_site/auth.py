@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
@@ -33,3 +34,15 @@ class ObtainTokenView(APIView):
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
+
+
+def client_ip(request) -> str:
+    """The caller's address as DRF's throttles see it: REMOTE_ADDR, or with ``NUM_PROXIES`` set,
+    the address that many hops back in X-Forwarded-For (never a value the client chose)."""
+    num_proxies = settings.NUM_PROXIES
+    remote_addr = request.META.get("REMOTE_ADDR", "")
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
+    if num_proxies and forwarded:
+        addresses = [part.strip() for part in forwarded.split(",")]
+        return addresses[-min(num_proxies, len(addresses))]
+    return remote_addr

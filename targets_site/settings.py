@@ -7,6 +7,7 @@ with a message naming it). App code reads ``settings.X`` and never ``os.environ`
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "axes",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -71,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: turns an admin login lockout into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "targets_site.urls"
@@ -131,6 +135,22 @@ CACHES = {
 }
 
 # --- Auth -----------------------------------------------------------------------------------
+
+# Admin login is guarded against password guessing by django-axes: after AXES_FAILURE_LIMIT
+# failed logins from one client address the admin login answers 429 for AXES_COOLOFF_TIME (a
+# success resets the count). The API's token endpoint has the "login" throttle instead, so axes
+# watches the admin site only. Note: Client.login() in tests needs ``request=`` (or force_login).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+# The same client address DRF's throttles use (honours NUM_PROXIES, ignores a forged header).
+AXES_CLIENT_IP_CALLABLE = "targets_site.auth.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

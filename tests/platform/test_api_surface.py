@@ -127,9 +127,10 @@ def test_an_inactive_user_gets_no_token(api_client, make_user):
 
 
 def test_a_staff_user_logged_in_to_the_site_uses_the_api_with_the_session(make_user):
-    make_user("boss", is_staff=True)
+    boss = make_user("boss", is_staff=True)
     browser = Client(enforce_csrf_checks=True)
-    assert browser.login(username="boss", password="correct horse battery")
+    # force_login: django-axes (admin login guard) needs a request for authenticate().
+    browser.force_login(boss)
 
     page = browser.get("/api/v1/items/")
     assert page.status_code == 200
