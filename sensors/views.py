@@ -95,6 +95,9 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
     filter_backends: list = []
     ordering = ["code"]
 
+    def perform_destroy(self, instance: Sensor) -> None:
+        services.sensor_delete(sensor_id=instance.pk)
+
     def get_renderers(self):
         if getattr(self, "action", None) == "plot":
             return [JSONRenderer(), PNGRenderer()]
@@ -146,7 +149,8 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
         ],
         responses={200: StatBucketSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"])
+    # Not paginated (a bare list of buckets): say so, or the schema documents a paginated body.
+    @action(detail=True, methods=["get"], pagination_class=None)
     def stats(self, request: Request, code: str | None = None) -> Response:
         """count/min/max/mean per time bucket (pandas resample), oldest first."""
         sensor = self.get_object()

@@ -17,6 +17,7 @@ UNSAFE = {"post", "put", "patch", "delete"}
 class Operation:
     method: str
     path: str  # as in the schema, e.g. /api/v1/items/{id}/
+    takes_body: bool = False
 
     def url(self, **values: str) -> str:
         """The path with every ``{param}`` filled (``values`` by name, else ``1``)."""
@@ -29,9 +30,9 @@ class Operation:
 def api_operations() -> list[Operation]:
     schema = SchemaGenerator().get_schema(request=None, public=True)
     return [
-        Operation(method.upper(), path)
+        Operation(method.upper(), path, takes_body="requestBody" in operation)
         for path, operations in schema["paths"].items()
-        for method in operations
+        for method, operation in operations.items()
         if method in UNSAFE | {"get"}
     ]
 
@@ -46,7 +47,10 @@ def list_operations() -> list[Operation]:
     found = []
     for path, operations in schema["paths"].items():
         get = operations.get("get")
-        if get and any(p["name"] == "page_size" for p in get.get("parameters", [])):
+        if not get:
+            continue
+        body = get["responses"].get("200", {}).get("content", {}).get("application/json", {})
+        if body.get("schema", {}).get("$ref", "").startswith("#/components/schemas/Paginated"):
             found.append(Operation("GET", path))
     return found
 
