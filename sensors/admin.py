@@ -67,6 +67,13 @@ class SensorAdmin(admin.ModelAdmin):
             .annotate(open_alerts=Count("alerts", filter=Q(alerts__closed_at__isnull=True)))
         )
 
+    def delete_model(self, request, obj: Sensor) -> None:
+        services.sensor_delete(sensor_id=obj.pk)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for sensor_id in queryset.values_list("id", flat=True):
+            services.sensor_delete(sensor_id=sensor_id)
+
     @admin.display(description="open alerts", ordering="open_alerts")
     def open_alert_count(self, sensor: Sensor) -> int:
         return sensor.open_alerts

@@ -70,7 +70,8 @@ def alert_evaluate_sensor(*, sensor_id: int) -> EvaluationSummary:
     summary = EvaluationSummary()
     with transaction.atomic():
         # The row lock makes concurrent runs (cron on several machines) take turns per sensor.
-        sensor = Sensor.objects.select_for_update().get(pk=sensor_id)
+        # NO KEY UPDATE: it does not wait for ingests, which hold KEY SHARE on their sensors.
+        sensor = Sensor.objects.select_for_update(no_key=True).get(pk=sensor_id)
         cursor, _ = ThresholdCursor.objects.get_or_create(sensor=sensor)
         marks = list(ReadingMark.objects.filter(sensor=sensor).values_list("id", "min_timestamp"))
         if not marks:

@@ -21,7 +21,7 @@ from rest_framework.exceptions import ValidationError
 
 from sensors.models import Reading, ReadingMark, Sensor
 from sensors.parsing import parse_timestamp, parse_value
-from targets_site.exceptions import ApiError
+from targets_site.exceptions import ApiError, Conflict
 
 MAX_BATCH = 10_000
 READING_FIELDS = frozenset({"sensor", "timestamp", "value"})
@@ -145,6 +145,7 @@ class ReadingWriter:
                         self.created = cursor.rowcount
                         cursor.execute("TRUNCATE sensors_reading_in")
             if exc_type is None and self._bounds:
+                _lock_sensors_against_deletion(list(self._bounds))
                 ReadingMark.objects.bulk_create(
                     ReadingMark(sensor_id=sensor_id, min_timestamp=low, max_timestamp=high)
                     for sensor_id, (low, high) in self._bounds.items()
@@ -153,6 +154,24 @@ class ReadingWriter:
             if self._cursor_block is not None:
                 self._cursor_block.__exit__(None, None, None)
                 self._cursor_block = None
+
+
+def _lock_sensors_against_deletion(sensor_ids: list[int]) -> None:
+    """Hold FOR KEY SHARE on the sensors until commit: what a foreign key would do, once.
+
+    A sensor deleted meanwhile (its delete takes FOR UPDATE first) is a 409, and nothing of this
+    write is kept, so no reading can outlive its sensor.
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT id FROM sensors_sensor WHERE id = ANY(%s) FOR KEY SHARE", [sensor_ids]
+            )
+            found = {row[0] for row in cursor.fetchall()}
+        else:
+            found = set(Sensor.objects.filter(id__in=sensor_ids).values_list("id", flat=True))
+    if len(found) != len(set(sensor_ids)):
+        raise Conflict("A sensor was deleted while its readings were being stored; nothing was.")
 
 
 def write_readings(produce: Callable[[ReadingWriter], None]) -> ReadingWriter:

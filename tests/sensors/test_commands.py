@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from sensors.demo import demo_seed
 from sensors.models import Alert, Reading, ReadingMark, Sensor
-from tests.sensors.factories import SensorFactory, minute
+from tests.sensors.factories import SensorFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +209,3 @@ def test_demo_seed_creates_sensors_series_and_alerts_once():
     demo_seed(stdout=StringIO())
     assert (Reading.objects.count(), Alert.objects.count()) == counts
     assert "Threshold check" in out.getvalue()
-
-
-def test_minute_helper_steps_in_minutes():
-    assert (minute(1) - minute(0)).total_seconds() == 60

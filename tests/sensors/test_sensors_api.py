@@ -152,3 +152,33 @@ def test_only_staff_acknowledge_and_only_alerts_of_that_sensor(user_client, staf
     assert_error(user_client.post(f"/api/v1/sensors/B/alerts/{alert_of_b.pk}/acknowledge/"), 403)
     assert_error(staff_client.post(f"/api/v1/sensors/A/alerts/{alert_of_b.pk}/acknowledge/"), 404)
     assert_error(staff_client.post("/api/v1/sensors/A/alerts/999999/acknowledge/"), 404)
+
+
+def test_deleting_a_sensor_removes_its_readings_alerts_and_marks(staff_client):
+    from sensors.models import Reading, ReadingMark
+
+    sensor = SensorFactory(code="A", high_threshold=65)
+    keep = SensorFactory(code="B")
+    store(sensor, 70, 60, 71)
+    store(keep, 1)
+    alerts_evaluate()
+    store(sensor, 72, start=10)  # leaves a mark behind
+    assert staff_client.delete("/api/v1/sensors/A/").status_code == 204
+    assert list(Reading.objects.values_list("sensor__code", flat=True)) == ["B"]
+    assert not Alert.objects.exists()
+    assert not ReadingMark.objects.filter(sensor_id=sensor.pk).exists()
+
+
+def test_readings_for_a_sensor_deleted_after_its_lookup_are_refused():
+    from django.db import connection
+
+    from sensors.models import Reading
+    from sensors.services import readings_store
+    from targets_site.exceptions import Conflict
+
+    sensor = SensorFactory(code="A")
+    with connection.cursor() as cursor:  # a delete that committed after the code lookup
+        cursor.execute("DELETE FROM sensors_sensor WHERE id = %s", [sensor.pk])
+    with pytest.raises(Conflict):
+        readings_store(rows=[(sensor.pk, minute(0), 1.0)])
+    assert not Reading.objects.exists()
