@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -260,24 +261,30 @@ def rows_write(
     return WrittenFile(rows=count, bytes=digest.bytes_written, sha256=digest.sha256)
 
 
-def csv_chunks_write(
-    *,
-    target: BinaryIO,
-    columns: Sequence[str],
-    chunks: Iterable[bytes],
-    compress: bool = False,
-) -> tuple[int, str]:
-    """Write a CSV header, then CSV body bytes made elsewhere (PostgreSQL's ``COPY … TO STDOUT``).
+def csv_header(columns: Sequence[str]) -> bytes:
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow([csv_escape_formula(name) for name in columns])
+    return header.getvalue().encode()
 
-    Returns ``(bytes, sha256)`` of what was written; the row count comes from the source (a cell
-    may hold a newline, so counting lines here would be wrong).
-    """
+
+_BLOCK = 1024 * 1024
+
+
+def file_copy_digest(*, source: BinaryIO, target: BinaryIO, compress: bool) -> tuple[int, str]:
+    """Copy ``source`` to ``target`` (gzipped when ``compress``) in 1 MB blocks; return the
+    byte count and sha256 of what was written."""
     with digest_stream(target, compress=compress) as (stream, digest):
-        header = io.StringIO()
-        csv.writer(header, lineterminator="\n").writerow(
-            [csv_escape_formula(name) for name in columns]
-        )
-        stream.write(header.getvalue().encode())
-        for chunk in chunks:
-            stream.write(chunk)
+        while block := source.read(_BLOCK):
+            stream.write(block)
     return digest.bytes_written, digest.sha256
+
+
+def file_digest(path: str | os.PathLike[str]) -> tuple[int, str]:
+    """Byte count and sha256 of a finished file."""
+    sha256 = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while block := handle.read(_BLOCK):
+            sha256.update(block)
+            size += len(block)
+    return size, sha256.hexdigest()

@@ -16,10 +16,12 @@ from hypothesis import strategies as st
 
 from exports.formats import (
     csv_cell,
-    csv_chunks_write,
     csv_escape_formula,
+    csv_header,
     datetime_csv_text,
     datetime_text,
+    file_copy_digest,
+    file_digest,
     file_extension,
     float_text,
     rows_write,
@@ -165,13 +167,16 @@ def test_json_times_are_iso_8601_in_utc_with_z():
     )
 
 
-def test_copy_chunks_get_the_header_and_are_counted():
+def test_a_finished_file_is_hashed_and_gzipped_in_one_pass(tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(csv_header(["a", "=b"]) + b"1,x\n2,y\n")
+    assert plain.read_bytes() == b"a,'=b\n1,x\n2,y\n"
+    assert file_digest(plain) == (14, hashlib.sha256(plain.read_bytes()).hexdigest())
     target = io.BytesIO()
-    size, sha = csv_chunks_write(
-        target=target, columns=["a", "b"], chunks=[b"1,x\n", b"2,y\n"], compress=False
-    )
-    assert target.getvalue() == b"a,b\n1,x\n2,y\n"
-    assert size == 12 and sha == hashlib.sha256(b"a,b\n1,x\n2,y\n").hexdigest()
+    with plain.open("rb") as source:
+        size, sha = file_copy_digest(source=source, target=target, compress=True)
+    assert gzip.decompress(target.getvalue()) == plain.read_bytes()
+    assert (size, sha) == (len(target.getvalue()), hashlib.sha256(target.getvalue()).hexdigest())
 
 
 @given(st.lists(st.text(), max_size=20))
