@@ -1,0 +1,31 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.s3_server import SeaweedS3
+
+
+@pytest.fixture(scope="session")
+def fault_s3_server(tmp_path_factory):
+    """A real SeaweedFS S3 server (the exports helper's ``tests/s3_server.py``)."""
+    server = SeaweedS3.start(tmp_path_factory.mktemp("seaweedfs-faults"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def local_exports(settings, tmp_path) -> Path:
+    """Local exports go to a per-test directory, never the project's var/exports."""
+    root = tmp_path / "exports-storage"
+    settings.EXPORTS_STORAGE = "local"
+    settings.EXPORTS_LOCAL_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None},
+        },
+    }
+    return root
