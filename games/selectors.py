@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from games.models import LeaderboardEntry, Scope, Score, board_key
-from games.services import period_start
+from games.services.leaderboards import period_start
 
 NEIGHBOURS = 5
 

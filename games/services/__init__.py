@@ -1,0 +1,35 @@
+"""Writes for games: registration, score submission (with replay check), flags, leaderboards."""
+
+from games.services.leaderboards import (
+    ALL_TIME_START,
+    leaderboard_offer,
+    leaderboard_rebuild,
+    leaderboard_rebuild_player,
+    period_start,
+)
+from games.services.players import player_register
+from games.services.scores import (
+    PLAYED_AT_FUTURE_SKEW,
+    PLAYED_AT_MAX_AGE,
+    score_check_plausible,
+    score_delete,
+    score_flag,
+    score_submit,
+    submission_digest,
+)
+
+__all__ = [
+    "ALL_TIME_START",
+    "PLAYED_AT_FUTURE_SKEW",
+    "PLAYED_AT_MAX_AGE",
+    "leaderboard_offer",
+    "leaderboard_rebuild",
+    "leaderboard_rebuild_player",
+    "period_start",
+    "player_register",
+    "score_check_plausible",
+    "score_delete",
+    "score_flag",
+    "score_submit",
+    "submission_digest",
+]
