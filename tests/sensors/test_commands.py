@@ -209,3 +209,14 @@ def test_demo_seed_creates_sensors_series_and_alerts_once():
     demo_seed(stdout=StringIO())
     assert (Reading.objects.count(), Alert.objects.count()) == counts
     assert "Threshold check" in out.getvalue()
+
+
+def test_import_normalises_offsets_and_refuses_times_that_leave_the_calendar(tmp_path, sensors):
+    ok = write(tmp_path, "timestamp,sensor,value\n2026-01-01T01:02:00+01:00,A,1\n", "ok.csv")
+    run("import_readings", str(ok))
+    assert Reading.objects.get().timestamp == minute(2)
+    bad = write(tmp_path, "timestamp,sensor,value\n9999-12-31T23:00:00-05:00,A,1\n", "bad.csv")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_readings", str(bad), stdout=StringIO(), stderr=err)
+    assert ":2: Timestamp is out of range" in err.getvalue()
