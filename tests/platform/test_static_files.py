@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -69,8 +70,8 @@ def production_site(tmp_path_factory):
                 pytest.fail(f"gunicorn did not start: {server.stderr.read()}")
             time.sleep(0.2)
     yield url, root / "static"
-    server.terminate()
-    server.wait(timeout=10)
+    server.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown; SIGTERM waits for workers
+    server.wait(timeout=30)
 
 
 def test_the_admin_login_page_is_styled_with_hashed_static_files(production_site):
