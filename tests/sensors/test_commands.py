@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 
 from sensors.demo import demo_seed
 from sensors.models import Alert, Reading, ReadingMark, Sensor
-from tests.sensors.factories import SensorFactory
+from tests.sensors.factories import SensorFactory, minute
 
 pytestmark = pytest.mark.django_db
 
