@@ -16,6 +16,7 @@ from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from storages.backends.s3 import S3Storage
 
 from targets_site.exceptions import error_body
 
@@ -77,6 +78,10 @@ def _probe_storage(storage: Storage) -> None:
             directory = directory.parent
         if not (directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)):
             raise OSError(f"export directory {storage.location} is not writable")
+        return
+    if isinstance(storage, S3Storage):
+        # exists() answers False for a missing bucket too; HEAD on the bucket raises instead.
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
         return
     storage.exists("readyz-probe")
 

@@ -99,3 +99,35 @@ def test_readyz_is_503_naming_an_unreachable_database():
     assert body["failed"] == ["database"]
     assert body["checks"]["exports_storage"] == "ok"
     assert "127.0.0.1:9" not in result.stdout
+
+
+@pytest.fixture(scope="module")
+def s3_server(tmp_path_factory):
+    from tests.s3_server import SeaweedS3
+
+    server = SeaweedS3.start(tmp_path_factory.mktemp("seaweedfs-readyz"))
+    yield server
+    server.stop()
+
+
+@pytest.mark.s3
+def test_readyz_answers_ok_with_a_reachable_s3_bucket_and_503_without_the_bucket(client, s3_server):
+    options = {
+        "endpoint_url": s3_server.endpoint_url,
+        "access_key": s3_server.access_key,
+        "secret_key": s3_server.secret_key,
+        "region_name": s3_server.region,
+        "addressing_style": "path",
+    }
+    bucket = s3_server.create_bucket()
+    for name, status in [(bucket, 200), ("no-such-bucket-here", 503)]:
+        storage = {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            "OPTIONS": {**options, "bucket_name": name},
+        }
+        with override_settings(STORAGES=exports_storage(**storage)):
+            response = client.get("/readyz")
+        assert response.status_code == status, (name, response.content)
+        assert response.json()["checks"]["exports_storage"] == (
+            "ok" if status == 200 else "unavailable"
+        )
