@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -123,9 +124,9 @@ class Gunicorn:
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            self.process.send_signal(signal.SIGQUIT)  # gunicorn's quick shutdown
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
@@ -250,3 +251,20 @@ class CuttableProxy:
 
     def stop(self) -> None:
         self.cut()
+
+
+STAFF_TOKEN_SCRIPT = (
+    "from django.contrib.auth import get_user_model;"
+    "from rest_framework.authtoken.models import Token;"
+    "u, _ = get_user_model().objects.get_or_create(username='ops', is_staff=True);"
+    "print(Token.objects.get_or_create(user=u)[0].key)"
+)
+
+
+def migrated_with_staff_token(env: dict[str, str]) -> str:
+    """Migrate the database ``env`` names and return a staff user's API token."""
+    migrate(env)
+    result = manage("shell", "-c", STAFF_TOKEN_SCRIPT, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr)
+    return result.stdout.strip().splitlines()[-1]

@@ -21,9 +21,10 @@ ANON_PER_MINUTE = 6
 @pytest.fixture(scope="module")
 def two_servers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("throttle")
+    template = tmp / "db.sqlite3"
     redis = PrivateRedis().start()
     env = production_env(
-        DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
+        DATABASE_URL=f"sqlite:///{template}",
         REDIS_URL=redis.url,
         API_THROTTLE_RATES=f"anon={ANON_PER_MINUTE}/min,login=3/min",
     )
