@@ -43,6 +43,8 @@ class Session:
         self.state.signed_in = self.token is not None
         self.submission_id: str | None = None
         self._payload: dict[str, Any] | None = None
+        self._password: str | None = None
+        self._register = False
         self._saved = threading.Event()
 
     @property
@@ -56,6 +58,13 @@ class Session:
     # --- tasks (run on the worker thread) -------------------------------------------------
 
     def sign_in(self, password: str, *, register: bool = False) -> None:
+        """Exchange the password for a token (registering first with ``register``).
+
+        The password stays in memory only until a sign-in succeeds, so a server that was down at
+        the start can still be signed in to when the round ends; it is never written to disk.
+        """
+        self._password, self._register = password, register
+
         def exchange() -> str:
             if register:
                 try:
@@ -75,6 +84,7 @@ class Session:
             # Set here, on the worker, so the tasks queued behind this one already have it.
             self.token = token
             self.tokens.set(self.server, self.username, token)
+            self._password = None
             return token
 
         self.worker.run("sign_in", task)
@@ -120,6 +130,9 @@ class Session:
             self._saved.set()
 
         self.worker.run("save", save)
+        if self.token is None and self._password is not None and self.state.auth_error is None:
+            # The server was unreachable at sign-in; it may be back now.
+            self.sign_in(self._password, register=self._register)
         self.flush()
 
         def board() -> tuple[dict[str, Any], dict[str, Any] | None]:
@@ -138,6 +151,8 @@ class Session:
             if isinstance(error, Unreachable):
                 state.unreachable = True
                 continue
+            if error is None and outcome.name in ("sign_in", "board"):
+                state.unreachable = False  # it answered: the server is back
             if isinstance(error, ServerError) and error.status == 401:
                 self.tokens.forget(self.server, self.username)
                 self.token = None

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,44 @@ def test_a_wrong_password_keeps_the_score_queued_and_exits_non_zero(
     assert "Sign-in refused" in done.stdout
     assert len(queue_files(tmp_path)) == 1
     assert not Score.objects.exists()
+
+
+def test_a_server_that_comes_back_during_the_round_gets_the_score(live_server, tmp_path, make_user):
+    make_user("patient")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE_URL"))}
+    env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_CONFIG_HOME=str(tmp_path))
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "games.client",
+            "--autoplay",
+            "--headless",
+            "--duration",
+            "4",
+            "--server",
+            f"http://127.0.0.1:{port}",
+            "--user",
+            "patient",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
+    client.stdin.write(PASSWORD + "\n")
+    client.stdin.flush()
+    time.sleep(2.5)  # the sign-in at start meets a closed port
+    live = live_server.url.removeprefix("http://").split(":")
+    proxy = Proxy(port, (live[0], int(live[1])))
+    try:
+        out, err = client.communicate(timeout=60)
+    finally:
+        proxy.close()
+    assert client.returncode == 0, out + err
+    assert "Score sent" in out
+    assert Score.objects.filter(player__username="patient").count() == 1
+    assert queue_files(tmp_path) == []
