@@ -274,7 +274,7 @@ def readings_ingest(*, payload: object) -> IngestResult:
     for row in batch:
         # The fast path takes a well-formed row in a few dict lookups; anything unusual falls
         # through to the second pass, which says exactly what is wrong with every bad row.
-        if type(row) is not dict or len(row) != 3:
+        if not isinstance(row, dict) or len(row) != 3:
             break
         try:
             sensor_id = known[row["sensor"]]
