@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 
 from games import services
@@ -35,6 +36,8 @@ class ScoreAdmin(admin.ModelAdmin):
     list_select_related = ["player"]
     ordering = ["-created_at", "-id"]
     list_per_page = 50
+    # At a million scores an unfiltered COUNT(*) per page view buys nothing.
+    show_full_result_count = False
     actions = ["flag_scores", "unflag_scores"]
     readonly_fields = [
         "player",
@@ -111,7 +114,8 @@ class ScoreAdmin(admin.ModelAdmin):
 
     @admin.display(description="target")
     def target_image(self, score: Score) -> str:
-        return format_html('<img src="/api/v1/scores/{}/target.png" width="360">', score.pk)
+        url = reverse("score-target-png", kwargs={"pk": score.pk})
+        return format_html('<img src="{}" width="360" alt="shots on the target">', url)
 
     @admin.action(description="Flag selected scores (remove from leaderboards)")
     def flag_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
