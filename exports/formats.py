@@ -73,11 +73,11 @@ def csv_escape_formula(text: str) -> str:
 
 def datetime_text(value: dt.datetime) -> str:
     """UTC ISO 8601 with ``Z``, microseconds only when there are any (as the API renders it)."""
-    if value.tzinfo is not None:
+    if value.tzinfo is None:
+        return value.isoformat()
+    if value.utcoffset():
         value = value.astimezone(dt.UTC)
-        text = value.replace(tzinfo=None).isoformat()
-        return text + "Z"
-    return value.isoformat()
+    return value.isoformat()[:-6] + "Z"  # drop "+00:00"
 
 
 def datetime_csv_text(value: dt.datetime) -> str:
@@ -89,11 +89,11 @@ def datetime_csv_text(value: dt.datetime) -> str:
     """
     if value.tzinfo is None:
         return value.isoformat(sep=" ")
-    value = value.astimezone(dt.UTC)
-    text = f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-    text += f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    if value.utcoffset():
+        value = value.astimezone(dt.UTC)
+    text = value.isoformat(sep=" ")[:-6]  # drop "+00:00"
     if value.microsecond:
-        text += f".{value.microsecond:06d}".rstrip("0")
+        text = text.rstrip("0")  # PostgreSQL trims the fraction's trailing zeros
     return text + "+00"
 
 
