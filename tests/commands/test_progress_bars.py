@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from tests.games.factories import PlayerFactory, make_score
 from tests.items.factories import ItemFactory
@@ -112,6 +113,12 @@ LONG_COMMANDS = {
 }
 
 
+def bar_expected(name: str) -> bool:
+    # On PostgreSQL the leaderboards are rebuilt by one INSERT ... SELECT: no rows pass through
+    # Python, so there is nothing to count and no bar.
+    return not (name == "rebuild_leaderboards" and connection.vendor == "postgresql")
+
+
 @pytest.mark.parametrize("name", sorted(LONG_COMMANDS))
 def test_a_long_command_draws_a_progress_bar_on_a_terminal(name, tmp_path, capsys):
     args = LONG_COMMANDS[name](tmp_path)
@@ -122,7 +129,10 @@ def test_a_long_command_draws_a_progress_bar_on_a_terminal(name, tmp_path, capsy
         out = written()
     err = capsys.readouterr().err
 
-    assert TQDM_BAR.search(err), f"{name}: no progress bar on stderr:\n{err!r}"
+    if bar_expected(name):
+        assert TQDM_BAR.search(err), f"{name}: no progress bar on stderr:\n{err!r}"
+    else:
+        assert err == ""
     assert out.strip(), f"{name}: no summary on the terminal"
 
 
