@@ -182,3 +182,12 @@ def test_readings_for_a_sensor_deleted_after_its_lookup_are_refused():
     with pytest.raises(Conflict):
         readings_store(rows=[(sensor.pk, minute(0), 1.0)])
     assert not Reading.objects.exists()
+
+
+def test_sensor_and_breach_list_query_counts_are_fixed(api_client, django_assert_num_queries):
+    for code in ("A", "B", "C"):
+        store(SensorFactory(code=code, high_threshold=65), *([70, 60] * 20))
+    with django_assert_num_queries(2):  # count, page
+        assert api_client.get("/api/v1/sensors/").json()["count"] == 3
+    with django_assert_num_queries(3):  # sensor, count, page
+        assert api_client.get("/api/v1/sensors/A/breaches/").json()["count"] == 20
