@@ -236,13 +236,23 @@ class Round:
     def shoot(self, x: int, y: int, tick: int | None = None) -> ShotResult | None:
         """Fire at pixel ``(x, y)`` on ``tick`` (default: now). One shot per tick at most.
 
-        Returns None, recording nothing, for a shot that is not allowed (the round is over, the
-        tick already had a shot, or the point is outside the play area).
+        Returns None, recording nothing, for a shot that is not allowed: the round is over, the
+        tick already had a shot, the point is outside the play area, the gun is still cooling
+        (``MAX_SHOTS_PER_SECOND`` in the last second) or empty (``MAX_REPLAY_SHOTS``). These are
+        the limits the server's replay check enforces, so a round played here always replays.
         """
         tick = self.tick if tick is None else tick
         if not (0 <= tick < self.ticks) or not (0 <= x < WIDTH and 0 <= y < HEIGHT):
             return None
-        if self.replay_shots and tick <= self.replay_shots[-1].tick:
+        shots = self.replay_shots
+        if shots and tick <= shots[-1].tick:
+            return None
+        if len(shots) >= MAX_REPLAY_SHOTS:
+            return None
+        if (
+            len(shots) >= MAX_SHOTS_PER_SECOND
+            and tick - shots[-MAX_SHOTS_PER_SECOND].tick < self.tick_rate
+        ):
             return None
         cx, cy = self.motion.at(tick)
         dx, dy = x * SCALE - cx, y * SCALE - cy

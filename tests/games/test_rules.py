@@ -7,6 +7,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from games import rules
 from games.rules import SCALE, ReplayError, Round
@@ -234,3 +236,42 @@ def test_each_broken_replay_rule_has_its_own_code(replay, code):
 def test_fifteen_shots_a_second_is_the_most_a_replay_may_hold():
     shots = [[t * 8, 3, 3] for t in range(40)]  # 15 per second exactly
     assert len(rules.replay_validate(valid_replay(shots=shots), duration_s=10)) == 40
+
+
+def test_the_gun_cools_down_above_fifteen_shots_a_second_and_empties_at_the_replay_cap():
+    game = Round("bullseye", 1, rules.TICK_RATE, rules.TICK_RATE * 3600)
+    fired = [game.shoot(5, 5, tick) for tick in range(rules.TICK_RATE)]
+    assert sum(shot is not None for shot in fired) == rules.MAX_SHOTS_PER_SECOND
+    # A second later the gun fires again.
+    assert game.shoot(5, 5, rules.TICK_RATE) is not None
+    tick = rules.TICK_RATE
+    while len(game.replay_shots) < rules.MAX_REPLAY_SHOTS:
+        tick += 8
+        assert game.shoot(5, 5, tick) is not None
+    assert game.shoot(5, 5, tick + 200) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mode=st.sampled_from(rules.MODES),
+    seed=st.integers(0, rules.MAX_SEED),
+    duration=st.integers(1, 20),
+    clicks=st.lists(
+        st.tuples(st.integers(0, 10**6), st.integers(0, 799), st.integers(0, 599)), max_size=80
+    ),
+)
+def test_any_round_a_player_can_play_replays_exactly_and_passes_the_plausibility_bounds(
+    mode, seed, duration, clicks
+):
+    ticks = rules.ticks_for(duration)
+    game = Round(mode, seed, rules.TICK_RATE, ticks)
+    for tick, x, y in sorted(clicks):
+        game.shoot(x, y, tick % ticks)  # refused shots are simply not recorded
+    replay = game.replay()
+    shots = rules.replay_validate(replay, duration_s=duration)
+    again = rules.simulate(mode, seed, rules.TICK_RATE, ticks, shots)
+    result = game.result
+    assert (again.points, again.hits, again.misses) == (result.points, result.hits, result.misses)
+    assert rules.min_points(mode, result.hits) <= result.points
+    assert result.points <= rules.max_points(mode, result.hits)
+    assert result.hits + result.misses <= rules.MAX_SHOTS_PER_SECOND * duration
