@@ -13,6 +13,21 @@ from targets_site.management.commands import seed_demo
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _exports_in_tmp(settings, tmp_path):
+    """seed_demo also makes a demo export: keep its file out of the project's var/exports."""
+    root = tmp_path / "exports"
+    settings.EXPORTS_LOCAL_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None},
+        },
+    }
+
+
 SPEC_CATALOGUE = {
     "Laptop": Decimal("1200.00"),
     "Wireless Mouse": Decimal("25.50"),
@@ -35,7 +50,9 @@ def test_seed_demo_creates_the_spec_catalogue(api_client):
 
 
 def test_seed_demo_run_twice_changes_no_row_counts():
-    call_command("seed_demo", stdout=StringIO())
+    out = StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "failed" not in out.getvalue(), out.getvalue()
     first = row_counts()
     call_command("seed_demo", stdout=StringIO())
     assert row_counts() == first
