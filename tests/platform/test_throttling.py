@@ -12,24 +12,6 @@ ITEMS = "/api/v1/items/"
 TOKEN_URL = "/api/v1/auth/token/"
 
 
-@pytest.fixture
-def rates(monkeypatch):
-    """Set throttle rates for one test.
-
-    DRF copies DEFAULT_THROTTLE_RATES onto SimpleRateThrottle at import, so override_settings
-    cannot reach it; the class attribute is what every throttle reads per request.
-    """
-
-    def set_rates(**overrides: str) -> None:
-        monkeypatch.setattr(
-            SimpleRateThrottle,
-            "THROTTLE_RATES",
-            {**SimpleRateThrottle.THROTTLE_RATES, **overrides},
-        )
-
-    return set_rates
-
-
 def test_the_default_rates_are_the_documented_ones():
     assert SimpleRateThrottle.THROTTLE_RATES == {
         "anon": "120/min",
