@@ -73,7 +73,7 @@ _DATASET_BY_MODEL = {
 }
 
 
-@admin.action(description="Export selected as CSV")
+@admin.action(description="Export selected as CSV", permissions=["view"])
 def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet) -> FileResponse:
     """The selected rows as a CSV download, with the same columns and escaping as export_data.
 

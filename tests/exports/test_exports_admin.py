@@ -56,3 +56,35 @@ def test_export_selected_downloads_only_the_chosen_rows_as_escaped_csv(make_user
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [row["sku"] for row in rows] == ["ITEM-000001", "ITEM-000003"]
     assert rows[0]["name"] == "'@risky 1"
+
+
+@pytest.mark.parametrize(
+    "url", ["/admin/items/item/", "/admin/sensors/reading/", "/admin/games/score/"]
+)
+def test_export_selected_is_offered_on_the_item_reading_and_score_lists(admin_client, url):
+    from tests.exports.factories import make_readings
+    from tests.games.factories import PlayerFactory, make_score
+
+    make_items(1)
+    make_readings("A", 1)
+    make_score(PlayerFactory(username="cat"), points=100)
+    page = admin_client.get(url).content.decode()
+    assert 'value="export_selected"' in page
+
+
+def test_the_reading_list_action_downloads_the_selected_readings(admin_client):
+    from sensors.models import Reading
+    from tests.exports.factories import make_readings
+
+    make_readings("A", 5)
+    chosen = list(Reading.objects.order_by("timestamp").values_list("pk", flat=True)[:2])
+    response = admin_client.post(
+        "/admin/sensors/reading/",
+        {"action": "export_selected", "_selected_action": chosen},
+    )
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows == [
+        {"sensor": "A", "timestamp": "2026-03-01 12:00:00+00", "value": "50"},
+        {"sensor": "A", "timestamp": "2026-03-01 12:01:00+00", "value": "51"},
+    ]
