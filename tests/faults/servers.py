@@ -119,7 +119,11 @@ class Gunicorn:
             except requests.RequestException:
                 return False
 
-        wait_until(answers, timeout=30, what="gunicorn to answer /healthz")
+        try:
+            wait_until(answers, timeout=30, what="gunicorn to answer /healthz")
+        except BaseException:
+            self.stop()  # never leave a half-started server behind
+            raise
         return self
 
     def stop(self) -> None:
@@ -172,7 +176,11 @@ class PrivateRedis:
             except OSError:
                 return False
 
-        wait_until(pong, timeout=10, what="redis-server to answer PING")
+        try:
+            wait_until(pong, timeout=10, what="redis-server to answer PING")
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def stop(self) -> None:
