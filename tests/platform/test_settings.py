@@ -125,6 +125,14 @@ def test_debug_off_holds_the_secure_defaults_and_the_embedded_defaults():
     assert shown["cache"] == "django.core.cache.backends.locmem.LocMemCache"
     assert shown["exports"] == "django.core.files.storage.FileSystemStorage"
     assert shown["proxies"] == 0
+    assert shown["rates"] == {
+        "anon": "120/min",
+        "user": "2000/min",
+        "login": "10/min",
+        "register": "30/hour",
+        "scores": "120/min",
+        "readings": "600/min",
+    }
 
 
 def test_environment_values_reach_the_settings():

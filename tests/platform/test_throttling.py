@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
-from rest_framework.throttling import SimpleRateThrottle
 
 from tests.helpers import assert_error
 
@@ -10,17 +9,6 @@ pytestmark = pytest.mark.django_db
 
 ITEMS = "/api/v1/items/"
 TOKEN_URL = "/api/v1/auth/token/"
-
-
-def test_the_default_rates_are_the_documented_ones():
-    assert SimpleRateThrottle.THROTTLE_RATES == {
-        "anon": "120/min",
-        "user": "2000/min",
-        "login": "10/min",
-        "register": "30/hour",
-        "scores": "120/min",
-        "readings": "600/min",
-    }
 
 
 def test_anonymous_clients_are_throttled_with_retry_after(api_client, rates):
