@@ -119,8 +119,13 @@ def bench_import(sizes: list[int], repeats: int, workdir: Path) -> list[dict]:
             theirs.append(
                 timed_child(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", DB, "-c", copy])
             )
+        startup = statistics.median(
+            timed_child([PYTHON, "manage.py", "import_readings", "--help"])[0]
+            for _ in range(repeats)
+        )
         row = {
             "rows": rows,
+            "command_startup_s": startup,
             "import_readings_s": statistics.median(t for t, _ in ours),
             "psql_copy_s": statistics.median(t for t, _ in theirs),
             "import_readings_peak_rss_mib": max(r for _, r in ours),
