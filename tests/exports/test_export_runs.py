@@ -317,3 +317,29 @@ def test_on_postgresql_the_copy_path_writes_the_same_bytes_as_the_python_path(lo
             assert fast.rows == slow.rows
     readings = stored(local_exports, services.export_run(dataset="readings", fmt="csv"))
     assert b"'=A,2026-03-02 12:00:00.00012+00,-1.25e-07\n" in readings
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_in_the_middle_of_copy_fails_the_export_and_leaves_no_file(
+    local_exports, monkeypatch
+):
+    from django.db import connection
+
+    make_readings("A", 30_000)
+    real_copy = services._copy_csv_into
+
+    def copy_with_a_tiny_timeout(*args, **kwargs):
+        # The server cancels the COPY part-way: a real database failure, not a simulated one.
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 5")
+        return real_copy(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_copy_csv_into", copy_with_a_tiny_timeout)
+    export = services.export_run(dataset="readings", fmt="csv")
+    assert export.status == "failed"
+    assert "statement timeout" in export.error
+    assert [p for p in local_exports.rglob("*") if p.is_file()] == []
+    # The connection dropped mid-COPY was replaced: the next export works (without the timeout).
+    monkeypatch.setattr(services, "_copy_csv_into", real_copy)
+    assert services.export_run(dataset="readings", fmt="csv").rows == 30_000
