@@ -1,8 +1,8 @@
 """Alert state changes: the only code that opens, closes, updates or acknowledges alerts.
 
 ``alerts_evaluate`` is what ``manage.py check_thresholds`` runs. Per sensor, inside one
-transaction holding the sensor's row lock (``SELECT ... FOR UPDATE``; SQLite serialises writers
-anyway), it consumes the ReadingMarks written with every batch of readings:
+transaction holding the sensor's row lock (``SELECT ... FOR NO KEY UPDATE``; SQLite serialises
+writers anyway), it consumes the ReadingMarks written with every batch of readings:
 
 - marks only after the cursor: evaluate the new readings from the carried state (the open alert
   and any pending breach), exactly once;
@@ -237,7 +237,9 @@ def _reconcile(
 def alert_acknowledge(*, alert_id: int, user) -> Alert:
     """Record that ``user`` has seen the alert; acknowledging twice is a 409."""
     with transaction.atomic():
-        alert = Alert.objects.select_for_update().select_related("sensor").get(pk=alert_id)
+        alert = (
+            Alert.objects.select_for_update(of=("self",)).select_related("sensor").get(pk=alert_id)
+        )
         if alert.acknowledged_at is not None:
             raise Conflict("This alert is already acknowledged.")
         alert.acknowledged_by = user

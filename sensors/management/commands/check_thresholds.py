@@ -8,6 +8,9 @@ from sensors.services import alerts_evaluate
 
 
 class Command(BaseCommand):
+    # The system checks import every URLconf and view (pandas, matplotlib...): seconds of
+    # start-up on each cron run for nothing; `manage.py check --deploy` is where they belong.
+    requires_system_checks: list[str] = []
     help = (
         "Evaluate the readings stored since the last run against each active sensor's thresholds "
         "and open or close alerts. Idempotent (a second run changes nothing), handles late "

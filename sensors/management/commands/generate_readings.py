@@ -14,6 +14,9 @@ MAX_COUNT = 50_000_000
 
 
 class Command(BaseCommand):
+    # The system checks import every URLconf and view (pandas, matplotlib...): seconds of
+    # start-up on each cron run for nothing; `manage.py check --deploy` is where they belong.
+    requires_system_checks: list[str] = []
     help = (
         "Store a seeded synthetic sine-plus-noise series for a sensor (demos, benchmarks). "
         "Same arguments, same data; readings already stored are kept."

@@ -10,6 +10,9 @@ from targets_site.progress import is_terminal
 
 
 class Command(BaseCommand):
+    # The system checks import every URLconf and view (pandas, matplotlib...): seconds of
+    # start-up on each cron run for nothing; `manage.py check --deploy` is where they belong.
+    requires_system_checks: list[str] = []
     help = (
         "Import readings from a CSV file, streamed, all or nothing. Long format: header "
         "'timestamp,sensor,value'; wide format: 'timestamp,<code>,<code>...' (an empty cell is no "

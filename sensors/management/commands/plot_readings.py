@@ -12,6 +12,9 @@ from sensors.selectors import plot_series_for
 
 
 class Command(BaseCommand):
+    # The system checks import every URLconf and view (pandas, matplotlib...): seconds of
+    # start-up on each cron run for nothing; `manage.py check --deploy` is where they belong.
+    requires_system_checks: list[str] = []
     help = "Draw sensors' readings, thresholds and breach points to a PNG file."
 
     def add_arguments(self, parser: CommandParser) -> None:
