@@ -181,3 +181,25 @@ def test_a_finished_export_downloads_from_the_export_list(admin_page, local_expo
         ("LAP-1", "Laptop"),
         ("EQ-1", "'=HYPERLINK(1)"),
     ]
+
+
+def test_staff_exports_selected_items_as_csv_from_the_item_list(admin_page):
+    Item.objects.create(sku="LAP-1", name="Laptop", price=Decimal("1200.00"), stock_quantity=3)
+    Item.objects.create(sku="MOU-1", name="Wireless Mouse", price=Decimal("25.50"))
+    Item.objects.create(sku="HUB-1", name="USB-C Hub", price=Decimal("49.99"))
+
+    admin_page.goto("/admin/items/item/")
+    admin_page.page.check("tr:has-text('LAP-1') input[name=_selected_action]")
+    admin_page.page.check("tr:has-text('HUB-1') input[name=_selected_action]")
+    admin_page.page.select_option("select[name=action]", "export_selected")
+    with admin_page.page.expect_download() as download_info:
+        admin_page.page.click("button[name=index]")
+    download = download_info.value
+
+    assert download.suggested_filename.startswith("items-selected-")
+    assert download.suggested_filename.endswith(".csv")
+    rows = list(csv.DictReader(io.StringIO(download.path().read_text(encoding="utf-8"))))
+    assert [(row["sku"], row["price"]) for row in rows] == [
+        ("LAP-1", "1200.00"),
+        ("HUB-1", "49.99"),
+    ]
