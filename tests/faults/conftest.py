@@ -1,29 +1,17 @@
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.faults.servers import migrated_with_staff_token, production_env
+from tests.faults.servers import sqlite_site_copy
 from tests.s3_server import SeaweedS3
 
 
-@pytest.fixture(scope="session")
-def sqlite_site_template(tmp_path_factory) -> tuple[Path, str]:
-    """A migrated SQLite database with a staff user, made once; tests copy it."""
-    path = tmp_path_factory.mktemp("site-template") / "db.sqlite3"
-    token = migrated_with_staff_token(production_env(DATABASE_URL=f"sqlite:///{path}"))
-    return path, token
-
-
 @pytest.fixture
-def sqlite_site_db(sqlite_site_template, tmp_path_factory) -> tuple[str, str]:
-    """``(DATABASE_URL, staff token)`` of a fresh copy of the template database."""
-    template, token = sqlite_site_template
-    copy = tmp_path_factory.mktemp("site-db") / "db.sqlite3"
-    shutil.copy(template, copy)
-    return f"sqlite:///{copy}", token
+def sqlite_site_db(tmp_path_factory) -> tuple[str, str]:
+    """``(DATABASE_URL, staff token)`` of a fresh copy of a migrated SQLite database."""
+    return sqlite_site_copy(tmp_path_factory.mktemp("site-db"))
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,9 @@ proxy in front of PostgreSQL that stops forwarding.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -15,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -276,3 +279,22 @@ def migrated_with_staff_token(env: dict[str, str]) -> str:
     if result.returncode != 0:
         raise RuntimeError(result.stderr)
     return result.stdout.strip().splitlines()[-1]
+
+
+@functools.cache
+def sqlite_site_template() -> tuple[Path, str]:
+    """A migrated SQLite database with a staff user and its token, made once per test process
+    (migrating costs seconds); callers copy the file rather than migrate again."""
+    directory = Path(tempfile.mkdtemp(prefix="targets-site-template-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    path = directory / "db.sqlite3"
+    token = migrated_with_staff_token(production_env(DATABASE_URL=f"sqlite:///{path}"))
+    return path, token
+
+
+def sqlite_site_copy(directory: Path) -> tuple[str, str]:
+    """``(DATABASE_URL, staff token)`` for a fresh copy of the template in ``directory``."""
+    template, token = sqlite_site_template()
+    copy = directory / "db.sqlite3"
+    shutil.copy(template, copy)
+    return f"sqlite:///{copy}", token

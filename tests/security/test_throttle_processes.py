@@ -11,7 +11,7 @@ import itertools
 import pytest
 import requests
 
-from tests.faults.servers import Gunicorn, PrivateRedis, migrate, production_env
+from tests.faults.servers import Gunicorn, PrivateRedis, production_env, sqlite_site_copy
 
 pytestmark = pytest.mark.slow
 
@@ -21,16 +21,15 @@ ANON_PER_MINUTE = 6
 @pytest.fixture(scope="module")
 def two_servers(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("throttle")
-    template = tmp / "db.sqlite3"
+    database_url, _ = sqlite_site_copy(tmp)
     redis = PrivateRedis().start()
     env = production_env(
-        DATABASE_URL=f"sqlite:///{template}",
+        DATABASE_URL=database_url,
         REDIS_URL=redis.url,
         API_THROTTLE_RATES=f"anon={ANON_PER_MINUTE}/min,login=3/min",
     )
     servers: list[Gunicorn] = []
     try:
-        migrate(env)
         servers = [Gunicorn(env, log=tmp / f"gunicorn-{n}.log").start() for n in range(2)]
         yield servers, redis
     finally:
