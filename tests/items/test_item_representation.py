@@ -51,3 +51,10 @@ def test_a_timestamp_in_another_zone_is_rendered_in_utc_like_drf():
 def test_the_fast_output_has_exactly_the_declared_fields():
     item = ItemFactory()
     assert list(ItemSerializer(item).data) == ItemSerializer.Meta.fields
+
+
+def test_a_list_row_equals_the_items_own_representation(api_client):
+    item = ItemFactory(price=Decimal("12.50"), description="row")
+    listed = api_client.get("/api/v1/items/").json()["results"]
+    assert listed == [generic(Item.objects.get(pk=item.pk))]
+    assert listed[0] == api_client.get(f"/api/v1/items/{item.pk}/").json()
