@@ -29,6 +29,26 @@ def _isolated_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _isolated_export_storage(settings, tmp_path):
+    """Exports from any test (seed_demo, the browser, faults) go to a per-test directory.
+
+    Test databases roll back and reuse ids, but files would stay in var/exports and collide with
+    the next test's never-reused key.
+    """
+    root = tmp_path / "exports-storage"
+    settings.EXPORTS_STORAGE = "local"
+    settings.EXPORTS_LOCAL_ROOT = root
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root, "base_url": None},
+        },
+    }
+    return root
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
