@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from exports import services
 from exports.models import Export
+from exports.services import runs
 from tests.exports.factories import make_items, make_readings
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +85,7 @@ def test_export_data_reports_a_failed_run_with_its_reason(monkeypatch):
         raise RuntimeError("no space left on device")
 
     monkeypatch.setattr(formats, "csv_cell", explode)
-    monkeypatch.setattr(services, "uses_postgres_copy", lambda export: False)
+    monkeypatch.setattr(runs, "uses_postgres_copy", lambda export: False)
     with pytest.raises(CommandError, match="failed: RuntimeError: no space left on device"):
         call("export_data", "items")
     assert Export.objects.get().status == "failed"

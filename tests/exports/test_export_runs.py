@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from exports import formats, services
 from exports.models import Export
+from exports.services import runs
 from sensors.models import Alert
 from tests.exports.factories import T0, make_items, make_readings
 
@@ -175,7 +176,7 @@ def test_an_existing_file_at_the_key_is_never_overwritten(local_exports, monkeyp
     taken = "exports/items/taken.csv"
     (local_exports / "exports/items").mkdir(parents=True)
     (local_exports / taken).write_bytes(b"someone else's file")
-    monkeypatch.setattr(services, "export_key", lambda export: taken)
+    monkeypatch.setattr(runs, "export_key", lambda export: taken)
     export = run(dataset="items")
     assert export.status == "failed"
     assert "exists already" in export.error
@@ -327,7 +328,7 @@ def test_a_database_error_in_the_middle_of_copy_fails_the_export_and_leaves_no_f
     from django.db import connection
 
     make_readings("A", 30_000)
-    real_copy = services._copy_csv_into
+    real_copy = runs._copy_csv_into
 
     def copy_with_a_tiny_timeout(*args, **kwargs):
         # The server cancels the COPY part-way: a real database failure, not a simulated one.
@@ -335,11 +336,11 @@ def test_a_database_error_in_the_middle_of_copy_fails_the_export_and_leaves_no_f
             cursor.execute("SET statement_timeout = 5")
         return real_copy(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_copy_csv_into", copy_with_a_tiny_timeout)
+    monkeypatch.setattr(runs, "_copy_csv_into", copy_with_a_tiny_timeout)
     export = services.export_run(dataset="readings", fmt="csv")
     assert export.status == "failed"
     assert "statement timeout" in export.error
     assert [p for p in local_exports.rglob("*") if p.is_file()] == []
     # The connection dropped mid-COPY was replaced: the next export works (without the timeout).
-    monkeypatch.setattr(services, "_copy_csv_into", real_copy)
+    monkeypatch.setattr(runs, "_copy_csv_into", real_copy)
     assert services.export_run(dataset="readings", fmt="csv").rows == 30_000
