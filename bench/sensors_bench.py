@@ -5,7 +5,7 @@
 
 1. ``manage.py import_readings`` of a long-format CSV (100k and 1M rows) vs
    ``psql -c "\\copy ... FROM"`` of the same file into an equivalent table (bigserial id, the
-   same three columns, the same unique index): wall time and the child's peak RSS (wait4).
+   same three columns, the same unique index): wall time and each child's peak RSS.
 2. ``POST /api/v1/readings/`` in 10,000-row batches through gunicorn (real HTTP, token auth,
    JSON parsing, validation, COPY), several client connections at once: readings per second,
    next to the same rows sent with one connection.
@@ -63,15 +63,24 @@ def psql(sql: str, database: str = DB) -> None:
 
 
 def timed_child(argv: list[str]) -> tuple[float, float]:
-    """Run ``argv``; return (wall seconds, peak RSS in MiB) of that child alone."""
+    """Run ``argv``; return (wall seconds, peak RSS in MiB) of that child alone.
+
+    The RSS comes from /usr/bin/time, whose child is forked from a tiny process: wait4() on a
+    child forked from this (Django-loaded) process would report at least this process's size.
+    """
     started = time.perf_counter()
-    process = subprocess.Popen(argv, env=ENV, stdout=subprocess.DEVNULL, cwd=ROOT)
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run(
+        ["/usr/bin/time", "-f", "%M", *argv],
+        env=ENV,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
-        raise SystemExit(f"{argv[:3]} failed with exit code {process.returncode}")
-    return elapsed, usage.ru_maxrss / 1024
+        raise SystemExit(f"{argv[:3]} failed: {process.stderr[-500:]}")
+    return elapsed, int(process.stderr.strip().splitlines()[-1]) / 1024
 
 
 def write_csv(path: Path, rows: int) -> None:
