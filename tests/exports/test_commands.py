@@ -192,3 +192,17 @@ def test_two_workers_never_run_one_export_twice(local_exports):
     assert statuses == {"succeeded"}
     keys = list(Export.objects.values_list("key", flat=True))
     assert len(set(keys)) == len(keys) == len(requested)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_export_data_shows_a_progress_bar_on_stderr_only_on_a_terminal(capsys):
+    make_readings("A", 120)
+    out = _Terminal()
+    call_command("export_data", "readings", "--format", "jsonl", stdout=out)
+    assert "rows: 120" in out.getvalue()
+    bar = capsys.readouterr().err
+    assert "export readings" in bar and "120" in bar

@@ -160,3 +160,20 @@ def test_prune_deletes_old_objects_and_their_records(s3_server, s3_bucket):
 def test_download_before_success_is_409_on_s3_too(s3_bucket, staff_client):
     pending = services.export_request(dataset="items", fmt="csv", storage="s3")
     assert_error(staff_client.get(f"/api/v1/exports/{pending.pk}/download/"), 409, "conflict")
+
+
+def test_export_data_with_storage_s3_prints_the_key_of_the_stored_object(s3_server, s3_bucket):
+    import io
+    import re
+
+    from django.core.management import call_command
+
+    make_items(2)
+    out = io.StringIO()
+    call_command(
+        "export_data", "items", "--format", "jsonl", "--gzip", "--storage", "s3", stdout=out
+    )
+    key = re.search(r"^key: (\S+)$", out.getvalue(), re.M).group(1)
+    assert key.endswith(".jsonl.gz")
+    assert s3_server.object_keys(s3_bucket) == [key]
+    assert "(s3 storage)" in out.getvalue()
