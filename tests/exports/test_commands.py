@@ -206,3 +206,28 @@ def test_export_data_shows_a_progress_bar_on_stderr_only_on_a_terminal(capsys):
     assert "rows: 120" in out.getvalue()
     bar = capsys.readouterr().err
     assert "export readings" in bar and "120" in bar
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_simultaneous_starts_of_the_same_export_let_exactly_one_run():
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def attempt() -> None:
+        try:
+            start.wait()
+            services.export_start(dataset="items", fmt="csv", filters={"since": "2026-01-01"})
+            outcomes.append("started")
+        except services.ExportAlreadyRunning:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["refused", "started"]
+    assert Export.objects.filter(status="running").count() == 1
