@@ -220,3 +220,18 @@ def test_import_normalises_offsets_and_refuses_times_that_leave_the_calendar(tmp
     with pytest.raises(CommandError):
         call_command("import_readings", str(bad), stdout=StringIO(), stderr=err)
     assert ":2: Timestamp is out of range" in err.getvalue()
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_import_and_generate_show_a_progress_bar_on_a_terminal(tmp_path, sensors, capsys):
+    path = write(tmp_path, "timestamp,sensor,value\n2026-01-01T00:00:00Z,A,1\n")
+    out = Terminal()
+    call_command("import_readings", str(path), stdout=out)
+    call_command("generate_readings", "--sensor", "B", "--days", "0.01", stdout=out)
+    assert "Imported" in out.getvalue() and "Generated" in out.getvalue()
+    assert "importing" in capsys.readouterr().err
+    assert Reading.objects.count() == 1 + 14

@@ -71,7 +71,7 @@ class Command(BaseCommand):
                 count=count,
                 spec=spec,
                 seed=options["seed"],
-                on_chunk=bar.update if bar else None,
+                on_chunk=bar.update if bar is not None else None,
             )
         finally:
             if bar is not None:

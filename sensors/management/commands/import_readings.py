@@ -42,7 +42,9 @@ class Command(BaseCommand):
         try:
             with file.open(encoding="utf-8", newline="") as stream:
                 summary = readings_import(
-                    stream=stream, max_errors=max_errors, on_lines=bar.update if bar is not None else None
+                    stream=stream,
+                    max_errors=max_errors,
+                    on_lines=bar.update if bar is not None else None,
                 )
         except ReadingsImportError as exc:
             for line, message in exc.errors:
