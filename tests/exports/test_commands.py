@@ -231,3 +231,17 @@ def test_two_simultaneous_starts_of_the_same_export_let_exactly_one_run():
         thread.join(timeout=60)
     assert sorted(outcomes) == ["refused", "started"]
     assert Export.objects.filter(status="running").count() == 1
+
+
+def test_run_exports_as_a_worker_polls_until_it_has_run_its_quota():
+    first = services.export_request(dataset="items", fmt="csv")
+    output = call("run_exports", "--loop", "--interval", "0.01", "--max-exports", "1")
+    assert "Ran 1 exports: 1 succeeded" in output
+    first.refresh_from_db()
+    assert first.status == "succeeded"
+
+
+@pytest.mark.parametrize("args", [["--interval", "0"], ["--max-exports", "-1"]])
+def test_run_exports_refuses_nonsense_options(args):
+    with pytest.raises(CommandError, match="--interval must be > 0"):
+        call("run_exports", *args)

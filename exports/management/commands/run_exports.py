@@ -31,9 +31,23 @@ class Command(BaseCommand):
         if interval <= 0 or max_exports < 0:
             raise CommandError("--interval must be > 0 and --max-exports >= 0.")
         self._stopping = False
+        previous = {}
         if loop:
-            signal.signal(signal.SIGTERM, self._stop)
-            signal.signal(signal.SIGINT, self._stop)
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.signal(signum, self._stop)
+        try:
+            done, failed = self._run(loop=loop, interval=interval, max_exports=max_exports)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        summary = f"Ran {done} exports: {done - failed} succeeded, {failed} failed."
+        self.stdout.write(
+            self.style.SUCCESS(summary) if not failed else self.style.WARNING(summary)
+        )
+        if failed and not loop:
+            raise CommandError(f"{failed} of {done} exports failed.")
+
+    def _run(self, *, loop: bool, interval: float, max_exports: int) -> tuple[int, int]:
         done = failed = 0
         while not self._stopping:
             try:
@@ -62,12 +76,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"#{export.pk} {export.dataset} failed: {export.error}")
             if max_exports and done >= max_exports:
                 break
-        summary = f"Ran {done} exports: {done - failed} succeeded, {failed} failed."
-        self.stdout.write(
-            self.style.SUCCESS(summary) if not failed else self.style.WARNING(summary)
-        )
-        if failed and not loop:
-            raise CommandError(f"{failed} of {done} exports failed.")
+        return done, failed
 
     def _stop(self, signum, frame) -> None:
         # Finish the export in hand, then stop: a killed run would leave it "running".
