@@ -15,20 +15,10 @@ def s3_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def local_exports(settings, tmp_path) -> Path:
-    """Local exports go to a per-test directory, never the project's var/exports."""
-    root = tmp_path / "exports-storage"
-    settings.EXPORTS_STORAGE = "local"
-    settings.EXPORTS_LOCAL_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
+@pytest.fixture
+def local_exports(_isolated_export_storage) -> Path:
+    """This test's local export directory (tests/conftest.py gives every test its own)."""
+    return _isolated_export_storage
 
 
 @pytest.fixture

@@ -64,6 +64,9 @@ def test_the_list_filters_by_status_and_dataset(staff_client):
     services.export_run(dataset="readings", fmt="csv")
     assert staff_client.get(URL, {"status": "succeeded"}).json()["count"] == 1
     assert staff_client.get(URL, {"dataset": "items"}).json()["count"] == 1
+    # ?format= filters by the export's format (it is not DRF's renderer override here).
+    assert staff_client.get(URL, {"format": "csv"}).json()["count"] == 2
+    assert staff_client.get(URL, {"format": "jsonl"}).json()["count"] == 0
     assert_error(staff_client.get(URL, {"status": "done"}), 400)
 
 
