@@ -8,24 +8,32 @@ through Django's WSGI handler, on whichever database the suite runs on (SQLite o
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import schemathesis
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import positive_data_acceptance
 
+from exports.services import export_request
+from sensors.models import Alert
+from tests.exports.factories import make_readings
 from tests.fuzz.conftest import FuzzedSite
 from tests.games.factories import PlayerFactory, make_score
 from tests.items.factories import ItemFactory
 
 # Bounded cost: each operation gets this many generated cases per role, on top of the schema's
-# explicit and boundary cases. Three roles x ~30 operations keeps one database's run near a minute.
-EXAMPLES_PER_OPERATION = 6
+# explicit and boundary cases. Three roles x ~30 operations keeps one database's run near a minute,
+# with the same cases every run. For a deeper, random hunt: FUZZ_EXAMPLES=100 pytest tests/fuzz
+DEEP_EXAMPLES = os.environ.get("FUZZ_EXAMPLES")
+EXAMPLES_PER_OPERATION = int(DEEP_EXAMPLES) if DEEP_EXAMPLES else 6
 
 FUZZ_SETTINGS = settings(
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,
-    derandomize=True,
+    derandomize=not DEEP_EXAMPLES,
     suppress_health_check=list(HealthCheck),
 )
 
@@ -40,15 +48,23 @@ schema_with_boundaries = schemathesis.openapi.from_wsgi("/api/schema/", FuzzedSi
 
 @pytest.fixture
 def world(in_test_transaction):
-    """Rows for generated ids to land on: items, and scores of two players."""
+    """Rows for generated ids to land on: items, a sensor with readings and an alert, scores of
+    two players, an export (schemathesis also reuses ids it sees in earlier answers)."""
     for _ in range(3):
         ItemFactory()
+    sensor = make_readings("A", 30, high_threshold=60)
+    Alert.objects.create(
+        sensor=sensor, kind="high", opened_at=timezone.now(), peak_value=79, reading_count=20
+    )
     player = PlayerFactory(username="fuzz-player")
     other = PlayerFactory(username="fuzz-other")
     for points in (40, 80):
         make_score(player, points=points, hits=1)
         make_score(other, points=points, hits=1)
     staff = PlayerFactory(username="fuzz-staff", is_staff=True)
+    export_request(
+        dataset="items", fmt="csv", compress=False, filters={}, storage=None, requested_by=staff
+    )
     return {"player": player, "staff": staff}
 
 
