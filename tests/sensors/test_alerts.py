@@ -183,3 +183,28 @@ def test_two_concurrent_runs_open_each_alert_exactly_once():
     assert sorted(r.opened for r in results) == [0, 250]
     assert Alert.objects.filter(sensor=sensor).count() == 250
     assert connection.vendor == "postgresql"
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_readings_arriving_in_any_order_end_with_the_alerts_of_the_ordered_series(seed):
+    import random
+
+    from sensors.services import readings_store
+    from sensors.thresholds import evaluate
+
+    rng = random.Random(seed)
+    sensor = SensorFactory(
+        code="A", low_threshold=45, high_threshold=65, hysteresis=2, min_duration=120
+    )
+    values = [rng.choice([40, 44, 46, 55, 64, 66, 70]) for _ in range(60)]
+    minutes = list(range(60))
+    rng.shuffle(minutes)
+    while minutes:  # random-sized batches, each followed by a cron run
+        size = rng.randint(1, 12)
+        batch, minutes = minutes[:size], minutes[size:]
+        readings_store(rows=[(sensor.id, minute(m), float(values[m])) for m in batch])
+        alerts_evaluate()
+    expected = evaluate(sensor.rule, [(minute(m), float(v)) for m, v in enumerate(values)])
+    assert alerts(sensor) == [
+        (e.kind, e.opened_at, e.closed_at, e.peak_value, e.reading_count) for e in expected.episodes
+    ]

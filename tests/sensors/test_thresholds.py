@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sensors.thresholds import (
     CLOSE,
@@ -138,3 +140,23 @@ def test_removing_the_threshold_of_an_open_alert_closes_it_on_the_next_reading()
 def test_inconsistent_rules_are_refused(kwargs):
     with pytest.raises(ValueError):
         ThresholdRule(**kwargs)
+
+
+@given(
+    values=st.lists(st.floats(min_value=40, max_value=80), min_size=1, max_size=60),
+    split=st.integers(min_value=0, max_value=60),
+    hysteresis=st.sampled_from([0.0, 1.0, 5.0]),
+    min_duration=st.sampled_from([0, 60, 180]),
+)
+def test_evaluating_in_two_runs_gives_the_same_episodes_as_one_run(
+    values, split, hysteresis, min_duration
+):
+    rule = ThresholdRule(low=45, high=65, hysteresis=hysteresis, min_duration=min_duration)
+    readings = series(*values)
+    whole = evaluate(rule, readings)
+    first = evaluate(rule, readings[:split])
+    second = evaluate(rule, readings[split:], first.state)
+    by_start = {(e.kind, e.opened_at): e for e in first.episodes}
+    by_start.update({(e.kind, e.opened_at): e for e in second.episodes})
+    assert sorted(by_start.values(), key=lambda e: e.opened_at) == whole.episodes
+    assert second.state == whole.state
