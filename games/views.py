@@ -114,7 +114,7 @@ def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
     query.is_valid(raise_exception=True)
     verified = query.validated_data["verified"]
     if verified is None:
-        verified = getattr(settings, "LEADERBOARD_VERIFIED_ONLY_DEFAULT", False)
+        verified = settings.LEADERBOARD_VERIFIED_ONLY_DEFAULT
     board = selectors.board_for(
         mode=mode, period=query.validated_data["period"], verified_only=verified
     )
