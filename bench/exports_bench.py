@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/exports_bench.py                 # 100k and 1M readings, 3 repeats
     .venv/bin/python bench/exports_bench.py --repeats 1 --skip-import-export
+    .venv/bin/python bench/exports_bench.py --only-s3 --repeats 5     # case 2 alone
 
 1. ``export_data readings --format csv`` to local storage (the service, COPY path) vs
    ``psql -c "\\copy (SELECT ...) TO FILE CSV HEADER"`` of the same rows and columns (and of the
    exporter's own SELECT, with its formula escaping and ISO times): wall time and peak RSS, for
    100,000 (one sensor) and 1,000,000 rows (all ten).
-2. The same 1M-row export to S3 (SeaweedFS on loopback) vs boto3 ``upload_file`` of the finished
-   file alone (same TransferConfig).
+2. The same 1M-row export to S3 (SeaweedFS on loopback; parts go up while rows are written) vs
+   boto3 ``upload_file`` of the finished file alone (the exports TransferConfig).
 3. For reference: django-import-export ``ModelResource.export()`` of the same readings to CSV.
 
 Every measurement runs in a fresh child process (its own peak RSS, from getrusage); times are the
@@ -125,7 +126,25 @@ def child_export(storage: str, sensor: str | None, force_python: bool, root: str
         finally:
             timing["store_s"] = time.perf_counter() - started
 
-    Storage.save = timed_save  # the storage leg alone: a rename locally, the upload on S3
+    Storage.save = timed_save  # the storage leg alone: a rename locally
+    from exports.s3_upload import S3PipelinedUpload
+
+    real_finish, real_complete = S3PipelinedUpload.finish, S3PipelinedUpload.complete
+
+    def timed(real, mark):
+        def wrapper(self):
+            started = time.perf_counter()
+            try:
+                return real(self)
+            finally:
+                timing[mark] = time.perf_counter() - started
+
+        return wrapper
+
+    # On S3 the parts go up while rows are written: what is left after the last row (the
+    # last parts, the key check and complete_multipart_upload) is the storage leg.
+    S3PipelinedUpload.finish = timed(real_finish, "finish_s")
+    S3PipelinedUpload.complete = timed(real_complete, "complete_s")
     filters = {"sensor": sensor} if sensor else {}
     export = services.export_start(dataset="readings", fmt="csv", filters=filters, storage=storage)
     started = time.perf_counter()
@@ -134,6 +153,8 @@ def child_export(storage: str, sensor: str | None, force_python: bool, root: str
     if export.status != "succeeded":
         raise SystemExit(f"export failed: {export.error}")
     path = str(Path(root) / export.key) if root and storage == "local" else None
+    if "finish_s" in timing:
+        timing["store_s"] = timing["finish_s"] + timing.get("complete_s", 0.0)
     return {
         "seconds": seconds,
         "store_s": timing.get("store_s"),
@@ -271,6 +292,11 @@ def main() -> None:
     parser.add_argument("--skip-import-export", action="store_true")
     parser.add_argument("--skip-s3", action="store_true")
     parser.add_argument(
+        "--only-s3",
+        action="store_true",
+        help="Run only the S3 case (1M rows; the file to upload comes from psql \\copy).",
+    )
+    parser.add_argument(
         "--import-export-sensor",
         help="Limit the django-import-export run to one sensor (100k rows) instead of all 1M.",
     )
@@ -294,7 +320,10 @@ def main() -> None:
     root = str(work / "storage")
     cases = results["cases"]
 
-    for label, sensor in (("100k", "S0"), ("1M", None)):
+    if args.only_s3:
+        args.skip_import_export = True
+        psql_copy(exporter_select(ENV, None), str(work / "psql-same.csv"))
+    for label, sensor in () if args.only_s3 else (("100k", "S0"), ("1M", None)):
         where = "WHERE s.code = 'S0'" if sensor else ""
         exporter_sql = exporter_select(ENV, sensor)
         runs: dict[str, list[dict]] = {
@@ -334,9 +363,10 @@ def main() -> None:
         case["ratio_vs_psql_same_select"] = case["export_s"] / case["psql_copy_same_select_s"]
         print(f"{label}: {json.dumps(case)}", flush=True)
 
-    cases["rss_growth_100k_to_1M_pct"] = 100 * (
-        cases["1M"]["export_peak_rss_mb"] / cases["100k"]["export_peak_rss_mb"] - 1
-    )
+    if not args.only_s3:
+        cases["rss_growth_100k_to_1M_pct"] = 100 * (
+            cases["1M"]["export_peak_rss_mb"] / cases["100k"]["export_peak_rss_mb"] - 1
+        )
 
     if not args.skip_s3:
         from tests.s3_server import SeaweedS3
@@ -385,7 +415,7 @@ def main() -> None:
         }
         print(f"import_export: {json.dumps(cases['import_export'])}", flush=True)
 
-    out = ROOT / "bench" / "results" / "exports.json"
+    out = ROOT / "bench" / "results" / ("exports_s3.json" if args.only_s3 else "exports.json")
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out}")

@@ -15,6 +15,7 @@ from typing import Any
 from django.core.files import File
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from storages.backends.s3 import S3Storage
 
 from exports.choices import Format, Status
 from exports.datasets import Dataset, dataset_get
@@ -27,6 +28,7 @@ from exports.formats import (
     rows_write,
 )
 from exports.models import Export
+from exports.s3_upload import S3PipelinedUpload
 from exports.services.lifecycle import _one_line, export_fail, export_start
 from exports.storage import export_storage, local_partial_dir
 
@@ -199,6 +201,51 @@ def _write_file(
         )
 
 
+def _write_and_upload(
+    export: Export,
+    path: Path,
+    *,
+    storage: S3Storage,
+    outcome: _Outcome,
+    progress: Progress | None,
+    heartbeat: _Heartbeat,
+    force_python: bool,
+) -> WrittenFile:
+    """Write the rows to ``path`` while its finished parts already go up to S3 (a multipart
+    upload that is completed only after the last row, and aborted on any failure)."""
+    dataset = dataset_get(export.dataset)
+    copy = uses_postgres_copy(export) and not force_python
+    # COPY writes plain CSV at full speed; the gzip of the S3 path happens on the way up.
+    with S3PipelinedUpload(
+        storage=storage, key=outcome.key, path=path, compress=copy and export.gzip
+    ) as upload:
+        if copy:
+            with open(path, "wb", buffering=_FILE_BUFFER) as out:
+                out.write(csv_header(dataset.column_names))
+                rows = _copy_csv_into(out.write, dataset, export.filters, progress)
+            written = None
+        else:
+            rows_iter: Iterable[Any] = heartbeat.through(dataset.rows(export.filters))
+            if progress is not None:
+                rows_iter = _counted(rows_iter, progress)
+            with open(path, "wb", buffering=_FILE_BUFFER) as target:
+                written = rows_write(
+                    target=target,
+                    fmt=export.format,
+                    columns=dataset.column_names,
+                    rows=rows_iter,
+                    compress=export.gzip,
+                )
+            rows = written.rows
+        heartbeat.beat(force=True)
+        upload.finish()
+        if written is not None and (written.bytes, written.sha256) != (upload.bytes, upload.sha256):
+            raise RuntimeError("The uploaded bytes differ from the written file.")
+        outcome.saving = True
+        upload.complete()
+    return WrittenFile(rows=rows, bytes=upload.bytes, sha256=upload.sha256)
+
+
 class _FinishedFile(File):
     """A finished temp file: FileSystemStorage moves it into place (one rename, never a
     half-written file at the final key); S3Storage uploads it from disk."""
@@ -242,16 +289,31 @@ def export_execute(
         )
         os.close(handle)
         temp_path = Path(name)
-        written = _write_file(
-            export, temp_path, progress=progress, heartbeat=heartbeat, force_python=force_python
-        )
-        _fsync(temp_path)
-        heartbeat.beat(force=True)
-        with open(temp_path, "rb") as finished:
-            outcome.saving = True
-            saved_name = storage.save(outcome.key, _FinishedFile(finished, name=outcome.key))
-        if saved_name != outcome.key:
-            outcome.key = saved_name  # never happens with fresh keys; never overwrite either
+        if isinstance(storage, S3Storage):
+            written = _write_and_upload(
+                export,
+                temp_path,
+                storage=storage,
+                outcome=outcome,
+                progress=progress,
+                heartbeat=heartbeat,
+                force_python=force_python,
+            )
+        else:
+            written = _write_file(
+                export,
+                temp_path,
+                progress=progress,
+                heartbeat=heartbeat,
+                force_python=force_python,
+            )
+            _fsync(temp_path)
+            heartbeat.beat(force=True)
+            with open(temp_path, "rb") as finished:
+                outcome.saving = True
+                saved_name = storage.save(outcome.key, _FinishedFile(finished, name=outcome.key))
+            if saved_name != outcome.key:
+                outcome.key = saved_name  # never happens with fresh keys; never overwrite either
         now = timezone.now()
         with transaction.atomic():
             updated = Export.objects.filter(pk=export.pk, status=Status.RUNNING).update(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import time
 
 import pytest
 import requests
+from django.db import DatabaseError
 
-from exports import formats, services
-from exports.storage import EXPORTS_TRANSFER_CONFIG
+from exports import formats, s3_upload, services
+from exports.models import Export
 from tests.exports.factories import make_items, make_readings
 from tests.helpers import assert_error
 
@@ -59,31 +61,123 @@ def test_an_exception_half_way_leaves_no_object_in_the_bucket(s3_server, s3_buck
     assert s3_server.object_keys(s3_bucket) == []
 
 
-def test_a_multipart_upload_that_fails_half_way_leaves_no_object(s3_server, s3_bucket, monkeypatch):
-    """The failure S3File would turn into a complete object: here the upload is aborted."""
-    monkeypatch.setattr(EXPORTS_TRANSFER_CONFIG, "multipart_threshold", 5 * 1024 * 1024)
-    monkeypatch.setattr(EXPORTS_TRANSFER_CONFIG, "multipart_chunksize", 5 * 1024 * 1024)
-    # A 12 MB export: three parts; reading the file fails after the first part went up.
-    big = [("A" * 60, f"2026-01-01T00:00:{i % 60:02d}Z", float(i)) for i in range(150_000)]
-    monkeypatch.setattr(
-        "exports.datasets.Dataset.rows", lambda self, filters: iter(big), raising=True
-    )
-    from s3transfer.utils import ReadFileChunk
+def _big_rows(count: int):
+    return (("A" * 60, f"2026-01-01T00:00:{i % 60:02d}Z", float(i)) for i in range(count))
 
-    real_read = ReadFileChunk.read
 
-    def read(self, amount=None):
-        if self._start_byte >= 5 * 1024 * 1024:  # the second part on: the disk fails
-            raise OSError("disk read error during upload")
-        return real_read(self, amount)
+def _uploads(s3_server, bucket: str) -> list:
+    return s3_server.client().list_multipart_uploads(Bucket=bucket).get("Uploads", [])
 
-    monkeypatch.setattr(ReadFileChunk, "read", read)
+
+def _wait_for_an_upload(s3_server, bucket: str) -> None:
+    deadline = time.monotonic() + 20
+    while not _uploads(s3_server, bucket):
+        assert time.monotonic() < deadline, "no multipart upload started"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def small_parts(monkeypatch):
+    """5 MB parts (S3's minimum), so a few MB of rows make a multipart upload."""
+    monkeypatch.setattr(s3_upload, "PART_SIZE", s3_upload.S3_MIN_PART_SIZE)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_a_multipart_export_is_one_object_equal_to_the_rows_written(
+    s3_server, s3_bucket, small_parts, monkeypatch, compress
+):
+    monkeypatch.setattr("exports.datasets.Dataset.rows", lambda self, filters: _big_rows(150_000))
+    parts = []
+    real_upload_part = s3_upload.S3PipelinedUpload._upload_part
+
+    def upload_part(self, number, part):
+        parts.append(len(part))
+        return real_upload_part(self, number, part)
+
+    monkeypatch.setattr(s3_upload.S3PipelinedUpload, "_upload_part", upload_part)
+    export = services.export_run(dataset="readings", fmt="jsonl", compress=compress, storage="s3")
+
+    assert export.status == "succeeded", export.error
+    assert s3_server.object_keys(s3_bucket) == [export.key]
+    assert _uploads(s3_server, s3_bucket) == []
+    body = s3_server.client().get_object(Bucket=s3_bucket, Key=export.key)["Body"].read()
+    assert (len(body), hashlib.sha256(body).hexdigest()) == (export.bytes, export.sha256)
+    text = gzip.decompress(body) if compress else body
+    lines = text.decode().splitlines()
+    assert len(lines) == export.rows == 150_000
+    assert json.loads(lines[-1])["value"] == 149_999.0
+    if not compress:  # 18.8 MB: three full parts and a smaller last one
+        assert len(parts) == 4
+        assert parts[:3] == [s3_upload.S3_MIN_PART_SIZE] * 3
+        assert 0 < parts[3] < s3_upload.S3_MIN_PART_SIZE
+
+
+def test_an_error_after_parts_went_up_aborts_the_upload_and_leaves_no_object(
+    s3_server, s3_bucket, small_parts, monkeypatch
+):
+    def rows(self, filters):
+        yield from _big_rows(150_000)
+        _wait_for_an_upload(s3_server, s3_bucket)  # parts are up when the database fails
+        raise DatabaseError("connection lost half-way")
+
+    monkeypatch.setattr("exports.datasets.Dataset.rows", rows)
     export = services.export_run(dataset="readings", fmt="jsonl", storage="s3")
-    assert export.status == "failed", export.bytes
-    assert "disk read error" in export.error
+    assert export.status == "failed"
+    assert export.error == "DatabaseError: connection lost half-way"
     assert s3_server.object_keys(s3_bucket) == []
-    uploads = s3_server.client().list_multipart_uploads(Bucket=s3_bucket).get("Uploads", [])
-    assert uploads == []
+    assert _uploads(s3_server, s3_bucket) == []
+
+
+def test_an_s3_error_on_a_part_fails_the_export_and_leaves_no_object(
+    s3_server, s3_bucket, small_parts, monkeypatch
+):
+    """The upload disappears on the server mid-way (a real NoSuchUpload from SeaweedFS)."""
+    monkeypatch.setattr("exports.datasets.Dataset.rows", lambda self, filters: _big_rows(150_000))
+    real_upload_part = s3_upload.S3PipelinedUpload._upload_part
+
+    def upload_part(self, number, part):
+        if number == 2:
+            s3_server.client().abort_multipart_upload(
+                Bucket=self.bucket, Key=self.name, UploadId=self.upload_id
+            )
+        return real_upload_part(self, number, part)
+
+    monkeypatch.setattr(s3_upload.S3PipelinedUpload, "_upload_part", upload_part)
+    export = services.export_run(dataset="readings", fmt="jsonl", storage="s3")
+    assert export.status == "failed"
+    assert "NoSuchUpload" in export.error or "UploadPart" in export.error, export.error
+    assert s3_server.object_keys(s3_bucket) == []
+    assert _uploads(s3_server, s3_bucket) == []
+
+
+def test_an_interrupt_half_way_aborts_the_upload(s3_server, s3_bucket, small_parts, monkeypatch):
+    def rows(self, filters):
+        yield from _big_rows(150_000)
+        _wait_for_an_upload(s3_server, s3_bucket)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("exports.datasets.Dataset.rows", rows)
+    with pytest.raises(KeyboardInterrupt):
+        services.export_run(dataset="readings", fmt="jsonl", storage="s3")
+    assert s3_server.object_keys(s3_bucket) == []
+    assert _uploads(s3_server, s3_bucket) == []
+
+
+def test_an_object_appearing_at_the_key_during_the_run_is_never_overwritten(
+    s3_server, s3_bucket, small_parts, monkeypatch
+):
+    def rows(self, filters):
+        yield from _big_rows(100_000)
+        key = Export.objects.latest("pk").key
+        s3_server.client().put_object(Bucket=s3_bucket, Key=key, Body=b"someone else's")
+
+    monkeypatch.setattr("exports.datasets.Dataset.rows", rows)
+    export = services.export_run(dataset="readings", fmt="jsonl", storage="s3")
+    assert export.status == "failed"
+    assert "exists already" in export.error
+    body = s3_server.client().get_object(Bucket=s3_bucket, Key=export.key)["Body"].read()
+    assert body == b"someone else's"
+    assert _uploads(s3_server, s3_bucket) == []
 
 
 def test_an_unreachable_s3_endpoint_fails_the_export_with_the_reason(settings, local_exports):
@@ -177,3 +271,20 @@ def test_export_data_with_storage_s3_prints_the_key_of_the_stored_object(s3_serv
     assert key.endswith(".jsonl.gz")
     assert s3_server.object_keys(s3_bucket) == [key]
     assert "(s3 storage)" in out.getvalue()
+
+
+def test_the_pipelined_s3_object_has_the_bytes_of_the_same_export_on_local_disk(
+    s3_server, s3_bucket, local_exports, small_parts
+):
+    """On PostgreSQL this is the COPY path, whose gzip happens on the way up to S3."""
+    make_readings("S" * 50, 140_000)  # ~11 MB of CSV: two 5 MB parts and a last one
+    for compress in (False, True):
+        local = services.export_run(dataset="readings", fmt="csv", compress=compress)
+        remote = services.export_run(dataset="readings", fmt="csv", compress=compress, storage="s3")
+        assert remote.status == "succeeded", remote.error
+        body = s3_server.client().get_object(Bucket=s3_bucket, Key=remote.key)["Body"].read()
+        assert body == (local_exports / local.key).read_bytes()
+        assert (remote.rows, remote.bytes, remote.sha256) == (local.rows, local.bytes, local.sha256)
+        if not compress:
+            assert remote.bytes > 2 * s3_upload.S3_MIN_PART_SIZE
+    assert _uploads(s3_server, s3_bucket) == []
