@@ -8,15 +8,14 @@ when all is well again: every round ends up stored once, none twice, and the que
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.faults.servers import ROOT, CuttableProxy, Gunicorn, PrivateRedis, production_env
+from tests.faults.servers import CuttableProxy, Gunicorn, PrivateRedis, production_env
+from tests.games.client_runner import run_client
 
 pytestmark = [pytest.mark.display, pytest.mark.slow]
 
@@ -24,32 +23,11 @@ PASSWORD = "correct horse battery staple"
 
 
 def play(config: Path, server: str, seed: int, *extra: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO", "DATABASE_URL"))}
-    env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_CONFIG_HOME=str(config))
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "games.client",
-            "--autoplay",
-            "--headless",
-            "--duration",
-            "1",
-            "--server",
-            server,
-            "--user",
-            "roamer",
-            "--seed",
-            str(seed),
-            *extra,
-        ],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
+    return run_client(
+        config,
+        *("--server", server, "--user", "roamer", "--seed", str(seed), *extra),
+        password=PASSWORD,
         timeout=90,
-        cwd=ROOT,
-        env=env,
-        check=False,
     )
 
 

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from games.models import Score
+from tests.games import client_runner
 
 pytestmark = [pytest.mark.display, pytest.mark.django_db(transaction=True)]
 
@@ -25,31 +26,7 @@ PASSWORD = "correct horse battery"
 
 
 def run_client(config: Path, *args: str, password: str | None = PASSWORD, timeout: float = 60):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DJANGO", "DATABASE_URL"))
-    }
-    env.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="dummy", XDG_CONFIG_HOME=str(config))
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "games.client",
-            "--autoplay",
-            "--headless",
-            "--duration",
-            "1",
-            *args,
-        ],
-        input="" if password is None else password + "\n",
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        env=env,
-        check=False,
-    )
+    return client_runner.run_client(config, *args, password=password, timeout=timeout)
 
 
 def free_port() -> int:
