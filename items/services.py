@@ -34,13 +34,18 @@ def etag_matches(if_match: str, etag: str) -> bool:
     return any(tag.strip().removeprefix("W/") == wanted for tag in if_match.split(","))
 
 
-def _assign_generated_sku(item: Item) -> None:
-    sku = sku_for(item.pk)
-    if Item.objects.filter(sku=sku).exclude(pk=item.pk).exists():
+def _assign_generated_skus(items: list[Item]) -> None:
+    """Give each saved item its ``ITEM-<id>`` SKU, in one look-up and one bulk update per 500."""
+    wanted = [sku_for(item.pk) for item in items]
+    taken: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        taken.update(
+            Item.objects.filter(sku__in=wanted[start : start + 500]).values_list("sku", flat=True)
+        )
+    for item, sku in zip(items, wanted, strict=True):
         # A client chose this SKU earlier; keep the generated one unique all the same.
-        sku = f"{sku}-{uuid.uuid4().hex[:6].upper()}"
-    Item.objects.filter(pk=item.pk).update(sku=sku)
-    item.sku = sku
+        item.sku = f"{sku}-{uuid.uuid4().hex[:6].upper()}" if sku in taken else sku
+    Item.objects.bulk_update(items, ["sku"], batch_size=500)
 
 
 def item_create(*, data: dict[str, Any]) -> Item:
@@ -50,7 +55,7 @@ def item_create(*, data: dict[str, Any]) -> Item:
         with transaction.atomic():
             item = Item.objects.create(sku=sku or _placeholder_sku(), **fields)
             if not sku:
-                _assign_generated_sku(item)
+                _assign_generated_skus([item])
     except IntegrityError:
         raise Conflict("An item with this SKU already exists.") from None
     return item
@@ -165,8 +170,8 @@ def items_import(*, rows: Iterable[dict[str, Any]]) -> ImportSummary:
                 Item.objects.bulk_update(
                     to_update, sorted(update_fields | {"updated_at"}), batch_size=500
                 )
-            for item in generated:
-                _assign_generated_sku(item)
+            if generated:
+                _assign_generated_skus(generated)
     except IntegrityError as exc:
         raise Conflict(f"The import conflicts with existing items: {exc}") from None
     return ImportSummary(created=len(to_create), updated=len(to_update))
