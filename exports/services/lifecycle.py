@@ -15,6 +15,7 @@ from django.utils import timezone
 from exports.choices import Format, Status, StorageKind
 from exports.datasets import dataset_get, filters_clean
 from exports.models import Export
+from exports.notices import export_notify
 from exports.storage import export_storage
 
 # A running export whose heartbeat is older than this is taken to have died with its process.
@@ -73,16 +74,33 @@ def export_request(*, requested_by=None, **request: Any) -> Export:
     return Export.objects.create(status=Status.PENDING, requested_by=requested_by, **fields)
 
 
+def export_finish(*, export_id: int, status: Status, **fields: Any) -> bool:
+    """Record an export's final status (``succeeded`` or ``failed``) and, in the same
+    transaction, queue its ``export.succeeded`` / ``export.failed`` notifications.
+
+    The one place a final status is written. Only a ``pending`` or ``running`` export finishes,
+    and only once: False (nothing written, nothing queued) when it had finished already.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        finished = Export.objects.filter(
+            pk=export_id, status__in=[Status.PENDING, Status.RUNNING]
+        ).update(status=status, finished_at=now, **fields)
+        if finished:
+            export_notify(export=Export.objects.get(pk=export_id))
+    return bool(finished)
+
+
 def _stale_runs_fail(*, fingerprint: str | None = None) -> int:
     """Mark running exports whose process stopped sending heartbeats as failed."""
     cutoff = timezone.now() - STALE_AFTER
     stale = Export.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
     if fingerprint is not None:
         stale = stale.filter(fingerprint=fingerprint)
-    return stale.update(
-        status=Status.FAILED,
-        finished_at=timezone.now(),
-        error=f"The run stopped sending heartbeats for over {STALE_AFTER}; its worker died.",
+    reason = f"The run stopped sending heartbeats for over {STALE_AFTER}; its worker died."
+    return sum(
+        export_finish(export_id=export_id, status=Status.FAILED, error=reason)
+        for export_id in stale.values_list("id", flat=True)
     )
 
 
@@ -153,9 +171,7 @@ def _one_line(exc: BaseException) -> str:
 
 
 def export_fail(*, export: Export, reason: str) -> None:
-    Export.objects.filter(pk=export.pk).exclude(status=Status.SUCCEEDED).update(
-        status=Status.FAILED, error=reason, finished_at=timezone.now()
-    )
+    export_finish(export_id=export.pk, status=Status.FAILED, error=reason)
 
 
 def export_row_count(*, export: Export) -> int:

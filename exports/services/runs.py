@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.files import File
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
 
@@ -29,7 +29,7 @@ from exports.formats import (
 )
 from exports.models import Export
 from exports.s3_upload import S3PipelinedUpload
-from exports.services.lifecycle import _one_line, export_fail, export_start
+from exports.services.lifecycle import _one_line, export_fail, export_finish, export_start
 from exports.storage import export_storage, local_partial_dir
 
 logger = logging.getLogger("targets.exports")
@@ -314,20 +314,18 @@ def export_execute(
                 saved_name = storage.save(outcome.key, _FinishedFile(finished, name=outcome.key))
             if saved_name != outcome.key:
                 outcome.key = saved_name  # never happens with fresh keys; never overwrite either
-        now = timezone.now()
-        with transaction.atomic():
-            updated = Export.objects.filter(pk=export.pk, status=Status.RUNNING).update(
-                status=Status.SUCCEEDED,
-                key=outcome.key,
-                rows=written.rows,
-                bytes=written.bytes,
-                sha256=written.sha256,
-                finished_at=now,
-                heartbeat_at=now,
-                error="",
-            )
-            if not updated:
-                raise RuntimeError("The export stopped being 'running' during the run.")
+        finished = export_finish(
+            export_id=export.pk,
+            status=Status.SUCCEEDED,
+            key=outcome.key,
+            rows=written.rows,
+            bytes=written.bytes,
+            sha256=written.sha256,
+            heartbeat_at=timezone.now(),
+            error="",
+        )
+        if not finished:
+            raise RuntimeError("The export stopped being 'running' during the run.")
     except Exception as exc:
         logger.warning("export %s failed", export.pk, exc_info=True)
         _failure_clean(storage, outcome)
