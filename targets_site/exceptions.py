@@ -1,8 +1,11 @@
-"""The API's one error shape, and the exceptions services raise to reach it.
+"""The API's one error shape: the handler that turns every exception into it.
 
 Every error under ``/api/`` answers::
 
     {"error": {"code": "<machine_code>", "message": "<human text>", "details": {field: [msgs]}}}
+
+Services raise the domain vocabulary of ``targets_site.errors``; ``DOMAIN_STATUS`` gives each kind
+its HTTP status here, the only place that knows it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from targets_site import errors
+
 logger = logging.getLogger("targets.errors")
 
 
@@ -29,7 +34,7 @@ class ApiError(exceptions.APIException):
         status_code: int,
         code: str,
         message: str,
-        details: dict[str, Any] | None = None,
+        details: dict[str, Any] | list[Any] | None = None,
     ) -> None:
         self.status_code = status_code
         self.error_code = code
@@ -65,6 +70,25 @@ class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     default_detail = "A backing service is unavailable; try again shortly."
     default_code = "service_unavailable"
+
+
+# Most specific first: the first class the error is an instance of gives the status.
+DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
+    (errors.InvalidInput, status.HTTP_400_BAD_REQUEST),
+    (errors.PermissionDenied, status.HTTP_403_FORBIDDEN),
+    (errors.NotFound, status.HTTP_404_NOT_FOUND),
+    (errors.Conflict, status.HTTP_409_CONFLICT),
+    (errors.PreconditionFailed, status.HTTP_412_PRECONDITION_FAILED),
+    (errors.TooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
+    (errors.Unprocessable, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (errors.Unavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
+    (errors.DomainError, status.HTTP_400_BAD_REQUEST),
+)
+
+
+def domain_status(exc: errors.DomainError) -> int:
+    """The HTTP status of a domain error."""
+    return next(code for kind, code in DOMAIN_STATUS if isinstance(exc, kind))
 
 
 _CODES = {
@@ -111,6 +135,8 @@ def _plain(value: Any) -> Any:
 
 
 def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, errors.DomainError):
+        return ApiError(domain_status(exc), exc.code, exc.message, exc.details)
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
