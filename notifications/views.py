@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -11,7 +11,7 @@ from notifications import services
 from notifications.choices import DELIVERY_EVENTS, DeliveryStatus
 from notifications.models import Notification, NotificationChannel
 from notifications.serializers import NotificationChannelSerializer, NotificationSerializer
-from targets_site.exceptions import ApiError
+from targets_site.errors import UpstreamFailed
 from targets_site.permissions import IsStaff
 
 
@@ -36,11 +36,10 @@ class NotificationChannelViewSet(viewsets.ModelViewSet):
         channel = self.get_object()
         notification = services.notification_send_test(channel=channel)
         if notification.status != DeliveryStatus.SENT:
-            raise ApiError(
-                status.HTTP_502_BAD_GATEWAY,
-                "delivery_failed",
+            raise UpstreamFailed(
                 f"The test message to {channel.name} was not delivered: {notification.last_error}",
-                {"notification": [str(notification.pk)]},
+                code="delivery_failed",
+                details={"notification": [str(notification.pk)]},
             )
         return Response(NotificationSerializer(notification).data)
 
