@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from exports.admin import export_selected
 from items.models import Item, StockMovement
 
 
@@ -29,4 +28,3 @@ class ItemAdmin(admin.ModelAdmin):
     ordering = ["id"]
     list_per_page = 50
     inlines = [StockMovementInline]
-    actions = [export_selected]
