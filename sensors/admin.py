@@ -7,7 +7,7 @@ from django.utils.html import format_html
 
 from sensors import services
 from sensors.models import Alert, Reading, Sensor
-from targets_site.exceptions import Conflict
+from targets_site.errors import Conflict
 
 
 class OpenAlertInline(admin.TabularInline):

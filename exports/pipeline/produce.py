@@ -239,7 +239,9 @@ def _pg_text(message: bytes | str | None) -> str:
     return " ".join((message or "").split())
 
 
-def _watched(rows: Iterable[Any], progress: Progress | None, stop: threading.Event) -> Iterator[Any]:
+def _watched(
+    rows: Iterable[Any], progress: Progress | None, stop: threading.Event
+) -> Iterator[Any]:
     """Rows passed through, reporting progress every ``PROGRESS_EVERY`` and stopping on
     ``stop`` (an Event check costs little next to the ORM's work per row)."""
     count = 0

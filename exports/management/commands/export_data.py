@@ -6,7 +6,7 @@ from django.core.management.base import CommandError, CommandParser
 from exports import services
 from exports.choices import DATASET_NAMES, Format, Status, StorageKind
 from exports.management.base import ExportsCommand
-from targets_site.progress import is_terminal
+from targets_site.progress import progress_counter
 
 
 class Command(ExportsCommand):
@@ -36,24 +36,16 @@ class Command(ExportsCommand):
 
     def handle(self, *args, dataset: str, format: str, gzip: bool, storage: str | None, **options):
         filters = {name: options[name] for name in ("since", "until", "sensor", "mode")}
-        bar = None
-        if is_terminal(self.stdout):
-            # A bar on a terminal only (to stderr, so stdout stays the parseable summary).
-            from tqdm import tqdm
-
-            bar = tqdm(desc=f"export {dataset}", unit="row", unit_scale=True, dynamic_ncols=True)
-        try:
+        # A bar on a terminal only (to stderr, so stdout stays the parseable summary).
+        with progress_counter(stdout=self.stdout, desc=f"export {dataset}", unit="row") as advance:
             export = services.export_run(
                 dataset=dataset,
                 fmt=format,
                 compress=gzip,
                 filters={key: value for key, value in filters.items() if value is not None},
                 storage=storage,
-                progress=bar.update if bar is not None else None,
+                progress=advance,
             )
-        finally:
-            if bar is not None:
-                bar.close()
 
         if export.status != Status.SUCCEEDED:
             raise CommandError(f"Export #{export.pk} failed: {export.error}")
