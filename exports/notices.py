@@ -32,6 +32,7 @@ def export_payload(export: Export) -> dict[str, Any]:
             "created_at": _iso(export.created_at),
             "started_at": _iso(export.started_at),
             "finished_at": _iso(export.finished_at),
+            "schedule": export.schedule_id,
         }
     }
 

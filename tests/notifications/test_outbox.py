@@ -186,24 +186,35 @@ def test_a_succeeded_export_queues_export_succeeded_with_the_export():
 def test_a_failed_export_queues_export_failed_once_with_the_reason():
     channel = ChannelFactory(events=["export.succeeded", "export.failed"])
     export = export_services.export_start(dataset="items", fmt="csv")
-    export_services.export_fail(export=export, reason="disk full")
-    export_services.export_fail(export=export, reason="and again")
+    assert export_services.export_finish(export=export, status=Status.FAILED, reason="disk full")
+    assert not export_services.export_finish(
+        export=export, status=Status.FAILED, reason="and again"
+    )
     notification = Notification.objects.get(channel=channel)
     assert notification.event == "export.failed"
+    assert notification.subject == f"Export #{export.pk} (items.csv) failed: disk full"
     assert notification.payload["export"]["error"] == "disk full"
     assert Export.objects.get().error == "disk full"
 
 
-def test_a_stale_export_failed_by_the_next_claim_is_reported():
+def test_a_cancelled_export_is_reported_as_failed(staff_user):
+    channel = ChannelFactory(events=["export.failed"])
+    export = export_services.export_request(dataset="items", fmt="csv")
+    export_services.export_cancel(export=export, by=staff_user)
+    notification = Notification.objects.get(channel=channel)
+    assert notification.payload["export"]["error"] == "Cancelled by staff."
+
+
+def test_an_export_whose_lease_expired_is_reported_as_failed():
     channel = ChannelFactory(events=["export.failed"])
     export = export_services.export_start(dataset="items", fmt="csv")
     Export.objects.filter(pk=export.pk).update(
-        heartbeat_at=timezone.now() - export_services.STALE_AFTER - timedelta(minutes=1)
+        lease_expires_at=timezone.now() - timedelta(minutes=1)
     )
-    assert export_services.export_claim_next() is None
+    assert export_services.leases_expire() == [export.pk]
     notification = Notification.objects.get(channel=channel)
     assert notification.event == "export.failed"
-    assert "heartbeats" in notification.payload["export"]["error"]
+    assert "lease" in notification.payload["export"]["error"]
 
 
 def test_seed_demo_makes_a_console_email_channel_that_hears_the_demo_alerts(mailoutbox):
