@@ -28,12 +28,12 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # by any worker adds them all up. Emptied at start (old workers' counts would be added to the
 # new ones'); one directory per bind address, so two instances on one machine never share one.
 # Must be in the environment before prometheus_client is imported (preload_app imports it).
+# An empty value counts as unset (prometheus_client would write to the working directory).
 _metrics_dir = Path(
-    os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR",
-        str(Path(__file__).resolve().parent / "var" / "metrics" / re.sub(r"\W+", "-", bind)),
-    )
+    os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    or Path(__file__).resolve().parent / "var" / "metrics" / re.sub(r"\W+", "-", bind)
 )
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
 _metrics_dir.mkdir(parents=True, exist_ok=True)
 for _stale in _metrics_dir.glob("*.db"):
     _stale.unlink()

@@ -7,6 +7,7 @@ with a message naming it). App code reads ``settings.X`` and never ``os.environ`
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
@@ -322,6 +323,10 @@ for _entry in METRICS_ALLOWED_IPS:
         ) from None
 # Set by gunicorn.conf.py: each worker writes its samples there and a scrape adds them all up.
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client switches to multiprocess mode when the variable merely exists, and an
+    # empty one (from a .env line) would scatter its files into the working directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     # prometheus_client would fail later, on the first metric, with a bare FileNotFoundError.
     raise ImproperlyConfigured(
@@ -359,6 +364,9 @@ LOGGING = {
     "root": {"handlers": ["console", "file"], "level": "WARNING"},
     "loggers": {
         "targets": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
+        # Exports run from cron, whose mail is what commands print: their one-line reasons.
+        # The tracebacks behind them go to the file only.
+        "targets.exports": {"handlers": ["file"], "level": LOG_LEVEL, "propagate": False},
         # Request lines come from our own middleware; Django's duplicate 4xx warnings are noise.
         "django.request": {"handlers": ["console", "file"], "level": "ERROR", "propagate": False},
         # An unknown Host is one WARNING line without traceback, at most 5 a minute per process.
