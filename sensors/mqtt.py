@@ -59,7 +59,6 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from sensors.models import Sensor
 from sensors.services.ingest import MAX_BATCH, ReadingRow, _validate_row, readings_store
 from targets_site import errors
-from targets_site.exceptions import Conflict as ApiConflict
 
 logger = logging.getLogger("targets.sensors.mqtt")
 
@@ -458,7 +457,7 @@ class MqttIngestWorker:
             try:
                 result = batch_store(batch, config=self.config)
                 break
-            except (errors.Conflict, ApiConflict):
+            except errors.Conflict:
                 # A sensor was deleted while its readings were being stored: try again, its
                 # messages now fail as unknown sensors.
                 continue
