@@ -25,7 +25,7 @@ from games.serializers import (
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
-from targets_site.exceptions import ApiError
+from targets_site.errors import NotFound
 
 
 class PlayerRegisterView(APIView):
@@ -125,7 +125,7 @@ class ScoreTargetView(APIView):
 
 def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
     if mode not in rules.MODES:
-        raise ApiError(404, "unknown_mode", f"No leaderboard for mode {mode!r}.")
+        raise NotFound(f"No leaderboard for mode {mode!r}.", code="unknown_mode")
     query = LeaderboardQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     verified = query.validated_data["verified"]
@@ -201,7 +201,7 @@ class LeaderboardMeView(APIView):
         board, _ = _board(request, mode)
         standing = selectors.leaderboard_me(board=board, player=request.user)
         if standing is None:
-            raise ApiError(404, "not_ranked", "You have no score on this leaderboard yet.")
+            raise NotFound("You have no score on this leaderboard yet.", code="not_ranked")
         return Response(
             LeaderboardMeSerializer(
                 {

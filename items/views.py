@@ -8,12 +8,13 @@ from rest_framework.response import Response
 
 from items import services
 from items.filters import ItemFilter, ItemFilterBackend
-from items.models import Item
+from items.models import Item, StockSource
 from items.serializers import (
     ItemSerializer,
     StockAdjustmentResultSerializer,
     StockAdjustmentSerializer,
 )
+from targets_site.conditional import if_match_tags
 from targets_site.permissions import StaffOrModelPermissionsOrReadOnly
 
 IF_MATCH = OpenApiParameter(
@@ -21,7 +22,9 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="The item's ETag; a stale value answers 412 and changes nothing.",
+    description=(
+        "The item's ETag (or `*`); a stale or weak (`W/`) tag answers 412 and changes nothing."
+    ),
 )
 
 
@@ -65,7 +68,9 @@ class ItemViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = services.item_create(data=serializer.validated_data)
+        item = services.item_create(
+            data=serializer.validated_data, user=request.user, source=StockSource.CREATE
+        )
         return _with_etag(
             Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED), item
         )
@@ -79,7 +84,9 @@ class ItemViewSet(viewsets.ModelViewSet):
         item = services.item_update(
             item_id=item.pk,
             data=serializer.validated_data,
-            if_match=request.headers.get("If-Match"),
+            if_match=if_match_tags(request),
+            user=request.user,
+            source=StockSource.API,
         )
         return _with_etag(Response(self.get_serializer(item).data), item)
 
@@ -90,7 +97,7 @@ class ItemViewSet(viewsets.ModelViewSet):
     @extend_schema(parameters=[IF_MATCH])
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         item = self.get_object()
-        services.item_delete(item_id=item.pk, if_match=request.headers.get("If-Match"))
+        services.item_delete(item_id=item.pk, if_match=if_match_tags(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -5,7 +5,7 @@ import logging
 from redis.exceptions import RedisError
 from rest_framework import permissions, throttling
 
-from targets_site.exceptions import ServiceUnavailable
+from targets_site.errors import Unavailable
 
 logger = logging.getLogger("targets.throttling")
 
@@ -28,7 +28,7 @@ class CacheFailureMixin:
             logger.warning("throttle cache unavailable", exc_info=True)
             if request.method in permissions.SAFE_METHODS:
                 return True
-            raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.") from None
+            raise Unavailable("Rate limiting is unavailable; try again shortly.") from None
 
 
 class AnonRateThrottle(CacheFailureMixin, throttling.AnonRateThrottle):
