@@ -10,17 +10,17 @@ from django.utils import timezone
 
 from games import rules
 from games.models import Round
-from targets_site.exceptions import ApiError
+from targets_site.errors import InvalidInput
 
 
 def round_check_request(*, mode: str, duration_s: float) -> None:
     """Each rule a named 400, the same codes as a score's."""
     if mode not in rules.MODES:
         message = f"mode must be one of {', '.join(rules.MODES)}."
-        raise ApiError(400, "unknown_mode", message, {"mode": [message]})
+        raise InvalidInput.for_field("mode", message, code="unknown_mode")
     if not rules.MIN_DURATION_S <= duration_s <= rules.MAX_DURATION_S:
         message = f"duration_s must be between {rules.MIN_DURATION_S} and {rules.MAX_DURATION_S} s."
-        raise ApiError(400, "duration_out_of_range", message, {"duration_s": [message]})
+        raise InvalidInput.for_field("duration_s", message, code="duration_out_of_range")
 
 
 def round_issue(
