@@ -334,6 +334,9 @@ LOGGING = {
     "root": {"handlers": ["console", "file"], "level": "WARNING"},
     "loggers": {
         "targets": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
+        # Exports run from cron, whose mail is what commands print: their one-line reasons.
+        # The tracebacks behind them go to the file only.
+        "targets.exports": {"handlers": ["file"], "level": LOG_LEVEL, "propagate": False},
         # Request lines come from our own middleware; Django's duplicate 4xx warnings are noise.
         "django.request": {"handlers": ["console", "file"], "level": "ERROR", "propagate": False},
         # An unknown Host is one WARNING line without traceback, at most 5 a minute per process.

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from games import rules, services
+from games.client.app import score_payload
 from games.models import Round, Score
 
 
@@ -43,29 +44,20 @@ def bot_payload(
     with_shots: bool = True,
     round_for=None,
 ) -> dict[str, Any]:
-    """A JSON body exactly as the client sends it for a round the bot played.
+    """A JSON body exactly as the client builds it (its own ``score_payload``) for a bot round.
 
     With ``round_for=player``, the round is first issued to that player (a minute ago), as the
     client asks for one when a round starts; without, it is an offline round (unverified).
     """
-    game = rules.bot_round(mode, seed, duration_s)
-    result = game.result
-    body = {
-        "mode": mode,
-        "points": result.points,
-        "hits": result.hits,
-        "misses": result.misses,
-        "duration_s": duration_s,
-        "replay": game.replay(),
-        "client_version": "test",
-        "played_at": (played_at or timezone.now() - dt.timedelta(minutes=1)).isoformat(),
-        "submission_id": str(uuid.uuid4()),
-    }
-    if with_shots:
-        body["shots"] = [shot.as_detail() for shot in result.shots]
+    round_id = None
     if round_for is not None:
         game_round = issued_round(round_for, mode=mode, duration_s=duration_s, seed=seed)
-        body["round_id"] = str(game_round.id)
+        round_id = str(game_round.id)
+    game = rules.bot_round(mode, seed, duration_s)
+    body = score_payload(game, mode=mode, duration_s=duration_s, round_id=round_id)
+    body["played_at"] = (played_at or timezone.now() - dt.timedelta(minutes=1)).isoformat()
+    if not with_shots:
+        body.pop("shots", None)
     return body
 
 
