@@ -17,6 +17,7 @@ from django.utils import timezone
 from games import human_limits, rules
 from games.models import Mode, ReviewStatus, Round, Score, UnverifiedReason
 from games.services.leaderboards import leaderboard_offer, leaderboard_rebuild_player
+from targets_site import metrics
 from targets_site.errors import InvalidInput, Unprocessable
 
 # Clocks drift; a score "from the future" by less than this is a clock, not a forgery.
@@ -229,6 +230,7 @@ def score_submit(
                 score.review_reason = "\n".join(f"{f.code}: {f.message}" for f in findings)
             score.save()
             leaderboard_offer(score=score)
+            metrics.score_submitted(verified=score.verified)
     except IntegrityError:
         existing = _existing_submission(
             player=player, submission_id=data["submission_id"], digest=digest
