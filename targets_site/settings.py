@@ -335,7 +335,7 @@ if "@" not in DEFAULT_FROM_EMAIL:
     raise ImproperlyConfigured(f"EMAIL_FROM must be an email address, got {DEFAULT_FROM_EMAIL!r}.")
 
 # Leaderboards count only replay-verified scores unless a request says otherwise.
-LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", False)
+LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", True)
 
 # --- Metrics (GET /metrics, Prometheus text; targets_site/metrics.py) ------------------------
 
