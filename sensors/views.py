@@ -226,7 +226,9 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ),
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
-        result = services.readings_ingest(payload=request.data)
+        result = services.readings_ingest(
+            payload=request.data, allowed_sensors=key_sensor_limit(request)
+        )
         body = {
             "received": result.received,
             "created": result.created,

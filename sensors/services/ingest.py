@@ -10,7 +10,7 @@ INSERT and still skips re-sent readings; elsewhere ``INSERT OR IGNORE`` in batch
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from psycopg import errors as psycopg_errors
 from sensors.models import Reading, ReadingMark, Sensor
 from sensors.parsing import parse_timestamp, parse_value
 from targets_site import metrics
-from targets_site.errors import Conflict, InvalidInput, TooLarge
+from targets_site.errors import Conflict, InvalidInput, PermissionDenied, TooLarge
 
 MAX_BATCH = 10_000
 READING_FIELDS = frozenset({"sensor", "timestamp", "value"})
@@ -248,11 +248,15 @@ def _validate_row(row: object, known: dict[str, int]) -> tuple[ReadingRow | None
     return (sensor_id, timestamp, value), {}
 
 
-def readings_ingest(*, payload: object) -> IngestResult:
+def readings_ingest(
+    *, payload: object, allowed_sensors: Collection[str] | None = None
+) -> IngestResult:
     """Validate one reading or a list of them as a whole, then store all or nothing.
 
     Raises ``InvalidInput`` keyed by row index (field names for a single object), and
-    ``TooLarge`` (``batch_too_large``) over 10,000 readings.
+    ``TooLarge`` (``batch_too_large``) over 10,000 readings. With ``allowed_sensors`` (an API
+    key limited to some sensors), a reading for any other sensor is ``PermissionDenied`` naming
+    it, and nothing of the batch is stored.
     """
     single = isinstance(payload, dict)
     batch = [payload] if single else payload
@@ -274,6 +278,14 @@ def readings_ingest(*, payload: object) -> IngestResult:
         if isinstance(row, dict) and isinstance(row.get("sensor"), str) and len(row["sensor"]) <= 50
     }
     known = dict(Sensor.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
+    if allowed_sensors is not None:
+        forbidden = sorted(set(known) - set(allowed_sensors))
+        if forbidden:
+            raise PermissionDenied(
+                f"This API key may not write readings for sensor {', '.join(forbidden)}.",
+                code="sensor_not_allowed",
+                details={"sensor": [f"Not allowed for this key: {code}." for code in forbidden]},
+            )
 
     rows: list[ReadingRow] = []
     append = rows.append
