@@ -112,9 +112,9 @@ class ScoreSerializer(serializers.ModelSerializer):
 
 
 class LeaderboardQuerySerializer(serializers.Serializer):
+    """``?period=``; ``limit`` and ``verified`` are read by ``targets_site.query``."""
+
     period = serializers.ChoiceField(choices=Period.choices, default=Period.ALL)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
-    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class LeaderboardRowSerializer(serializers.Serializer):
