@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from axes.handlers.database import AxesDatabaseHandler
 from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -24,6 +25,8 @@ class ObtainTokenView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_scope = "login"
+    # Asking twice is harmless (the same token), and a stored answer would be a second copy of it.
+    idempotency_exempt = True
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -42,3 +45,23 @@ def client_ip(request: HttpRequest) -> str:
     REMOTE_ADDR, or with ``NUM_PROXIES`` set, the address that many hops back in
     X-Forwarded-For (never a value the client chose). django-axes keys login failures on it."""
     return BaseThrottle().get_ident(request)
+
+
+class AdminOnlyAxesHandler(AxesDatabaseHandler):
+    """django-axes counting the admin login only.
+
+    ``AXES_ONLY_ADMIN_SITE`` makes axes *enforce* lockouts on the admin only, but its signal
+    handlers still *record* every failed ``authenticate()`` — five wrong passwords at
+    ``/api/v1/auth/token/`` would lock that address out of the admin. The API's token endpoint has
+    its own ``login`` throttle, so failures and successes elsewhere are not axes' business.
+    """
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        if request is None or not self.is_admin_request(request):
+            return None
+        return super().user_login_failed(sender, credentials, request, **kwargs)
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        if request is None or not self.is_admin_request(request):
+            return None
+        return super().user_logged_in(sender, request, user, **kwargs)
