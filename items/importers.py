@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
 FORMATS = ("csv", "json", "jsonl")
+_WHITESPACE = re.compile(r"[ \t\r\n]*")  # JSON's insignificant whitespace
 
 
 class ImportFormatError(ValueError):
@@ -69,9 +71,14 @@ def _read_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 def _read_json(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Walk a top-level JSON array object by object, so each row knows its line number."""
     decoder = json.JSONDecoder()
+    # Positions only move forward, so each call counts the newlines since the previous one:
+    # the whole walk reads the text once (counting from the start each time was quadratic).
+    counted = {"pos": 0, "line": 1}
 
     def line_at(pos: int) -> int:
-        return text.count("\n", 0, pos) + 1
+        counted["line"] += text.count("\n", counted["pos"], pos)
+        counted["pos"] = pos
+        return counted["line"]
 
     pos = _skip_ws(text, 0)
     if pos >= len(text) or text[pos] != "[":
@@ -99,6 +106,5 @@ def _read_json(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos

@@ -77,8 +77,8 @@ def parse_datetime(raw: object, *, date_means_midnight_utc: bool = False) -> dt.
         raise ValueError(NAIVE_MESSAGE)
     try:
         return parsed.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("Timestamp is out of range.") from None
+    except (OverflowError, ValueError):
+        raise ValueError("That time is outside the years 1-9999 once converted to UTC.") from None
 
 
 def parse_int(raw: str, *, minimum: int, maximum: int, clamp: bool = False) -> int:

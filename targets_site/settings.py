@@ -15,7 +15,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from dotenv import load_dotenv
 
-from targets_site.env import env_bool, env_choice, env_int, env_list, env_rates, env_str
+from targets_site.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_match,
+    env_mqtt_url,
+    env_rates,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -307,6 +316,30 @@ SPECTACULAR_SETTINGS = {
 # Leaderboards count only replay-verified scores unless a request says otherwise.
 LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", False)
 
+# --- MQTT ingest (manage.py ingest_mqtt) ------------------------------------------------------
+
+MQTT_BROKER = env_mqtt_url("MQTT_URL", "mqtt://127.0.0.1:1883")
+# The broker keeps the persistent session, and the readings queued in it, under this id: fixed
+# for a worker (never random), and different for each worker of a shared subscription.
+MQTT_CLIENT_ID = env_match(
+    "MQTT_CLIENT_ID",
+    "targets-ingest",
+    r"[A-Za-z0-9_.:-]{1,64}",
+    says="1-64 letters, digits, '_', '.', ':' or '-'",
+)
+MQTT_TOPIC_PREFIX = env_match(
+    "MQTT_TOPIC_PREFIX",
+    "targets",
+    r"[^/#+\s\x00$][^/#+\s\x00]*(/[^/#+\s\x00]+)*",
+    says="one or more topic levels without wildcards or spaces, e.g. 'targets' or 'site1/targets'",
+)
+MQTT_SHARED_GROUP = env_match(
+    "MQTT_SHARED_GROUP", "", r"[A-Za-z0-9_-]{0,64}", says="empty (off) or a share group name"
+)
+MQTT_BATCH_SIZE = env_int("MQTT_BATCH_SIZE", 1000, minimum=1, maximum=30_000)
+MQTT_BATCH_MS = env_int("MQTT_BATCH_MS", 100, minimum=1, maximum=60_000)
+MQTT_SESSION_EXPIRY = env_int("MQTT_SESSION_EXPIRY", 7 * 24 * 3600, minimum=1, maximum=2**32 - 1)
+
 # --- Logging --------------------------------------------------------------------------------
 
 LOG_DIR = VAR_DIR / "log"
@@ -334,6 +367,9 @@ LOGGING = {
     "root": {"handlers": ["console", "file"], "level": "WARNING"},
     "loggers": {
         "targets": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
+        # Exports run from cron, whose mail is what commands print: their one-line reasons.
+        # The tracebacks behind them go to the file only.
+        "targets.exports": {"handlers": ["file"], "level": LOG_LEVEL, "propagate": False},
         # Request lines come from our own middleware; Django's duplicate 4xx warnings are noise.
         "django.request": {"handlers": ["console", "file"], "level": "ERROR", "propagate": False},
         # An unknown Host is one WARNING line without traceback, at most 5 a minute per process.

@@ -67,7 +67,8 @@ def test_a_datetime_is_aware_iso_8601_returned_in_utc(raw, expected):
         ("", "ISO 8601"),
         ("2026-01-31T00:00:00Z\x00", "ISO 8601"),
         ("9" * 65, "ISO 8601"),
-        ("0001-01-01T00:00:00+01:00", "out of range"),
+        ("0001-01-01T00:00:00+01:00", "outside the years 1-9999"),
+        ("9999-12-31T23:59:59-23:59", "outside the years 1-9999"),
     ],
 )
 def test_a_naive_malformed_or_overflowing_datetime_is_refused(raw, message):
