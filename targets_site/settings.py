@@ -7,7 +7,9 @@ with a message naming it). App code reads ``settings.X`` and never ``os.environ`
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import dj_database_url
@@ -315,6 +317,34 @@ SPECTACULAR_SETTINGS = {
 
 # Leaderboards count only replay-verified scores unless a request says otherwise.
 LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", False)
+
+# --- Metrics (GET /metrics, Prometheus text; targets_site/metrics.py) ------------------------
+
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Addresses (or networks) allowed to read /metrics, as the throttles see the client (NUM_PROXIES).
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_entry!r} is not an IP address or network."
+        ) from None
+# Set by gunicorn.conf.py: each worker writes its samples there and a scrape adds them all up.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client switches to multiprocess mode when the variable merely exists, and an
+    # empty one (from a .env line) would scatter its files into the working directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    # prometheus_client would fail later, on the first metric, with a bare FileNotFoundError.
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory "
+        "(gunicorn.conf.py creates its own; for other processes make it first or leave it unset)."
+    )
+if METRICS_ENABLED:
+    # First, so the latency it records covers every other middleware too.
+    MIDDLEWARE.insert(0, "targets_site.metrics.MetricsMiddleware")
 
 # --- MQTT ingest (manage.py ingest_mqtt) ------------------------------------------------------
 
