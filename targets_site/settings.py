@@ -316,7 +316,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Leaderboards count only replay-verified scores unless a request says otherwise.
-LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", False)
+LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", True)
 
 # --- Metrics (GET /metrics, Prometheus text; targets_site/metrics.py) ------------------------
 

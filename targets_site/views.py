@@ -36,6 +36,7 @@ API_ROOT_ROUTES = {
     "readings": "reading-list",
     "plots": "plot-readings",
     "players": "player-list",
+    "rounds": "round-list",
     "scores": "score-list",
     "leaderboards": "leaderboard-list",
     "exports": "export-list",
