@@ -1,4 +1,4 @@
-"""``Authorization: Bearer <key>`` for DRF: the key's owner is the user, the key is ``request.auth``."""
+"""`Authorization: Bearer <key>` for DRF: the owner is the user, the key is `request.auth`."""
 
 from __future__ import annotations
 

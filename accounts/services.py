@@ -58,7 +58,9 @@ def apikey_create(
         known = set(Sensor.objects.filter(code__in=sensors).values_list("code", flat=True))
         missing = sorted(set(sensors) - known)
         if missing:
-            raise InvalidInput(details={"sensors": [f"Unknown sensor: {code}." for code in missing]})
+            raise InvalidInput(
+                details={"sensors": [f"Unknown sensor: {code}." for code in missing]}
+            )
     for _ in range(5):
         key = keys.key_generate()
         try:
@@ -82,9 +84,7 @@ def apikey_authenticate(*, key: str) -> ApiKey | None:
     """The live or dead key row for ``key`` (None when it is not ours); callers check liveness."""
     if not keys.key_looks_valid(key):
         return None
-    api_key = (
-        ApiKey.objects.select_related("owner").filter(prefix=keys.key_prefix(key)).first()
-    )
+    api_key = ApiKey.objects.select_related("owner").filter(prefix=keys.key_prefix(key)).first()
     if api_key is None or not keys.key_matches(key, api_key.hash, pepper=_pepper()):
         return None
     return api_key
@@ -104,9 +104,7 @@ def apikey_touch(*, api_key: ApiKey, now: datetime | None = None) -> None:
 
 def apikey_revoke(*, key_id: int, user: Any) -> ApiKey:
     with transaction.atomic():
-        api_key = (
-            ApiKey.objects.select_for_update().filter(_owner_filter(user), pk=key_id).first()
-        )
+        api_key = ApiKey.objects.select_for_update().filter(_owner_filter(user), pk=key_id).first()
         if api_key is None:
             raise NotFound("No such API key.")
         if api_key.revoked_at is None:

@@ -7,7 +7,6 @@ from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -19,6 +18,7 @@ from accounts.serializers import (
     ApiKeyRotateSerializer,
     ApiKeySerializer,
 )
+from targets_site.permissions import IsAuthenticated
 
 
 def _issued(issued: services.IssuedKey) -> dict[str, Any]:
@@ -38,9 +38,14 @@ class ApiKeyViewSet(
     # A stored replay of a create or rotate answer would be a copy of the key in the database.
     idempotency_exempt = True
 
+    queryset = ApiKey.objects.none()  # the schema's model; get_queryset scopes it per caller
+    lookup_value_regex = r"\d+"
+
     def get_queryset(self) -> QuerySet[ApiKey]:
         keys = ApiKey.objects.select_related("owner").order_by("-created_at", "-id")
         user = self.request.user
+        if getattr(self, "swagger_fake_view", False) or not user.is_authenticated:
+            return keys.none()
         return keys if user.is_staff else keys.filter(owner=user)
 
     @extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyIssuedSerializer})

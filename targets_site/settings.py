@@ -52,9 +52,10 @@ if not SECRET_KEY:
 
 # API keys are stored as HMAC-SHA256(pepper, key). Set API_KEY_PEPPER to rotate the secret key
 # without invalidating every API key; by default the pepper is derived from the secret key.
-API_KEY_PEPPER = env_str("API_KEY_PEPPER") or hmac.new(
-    SECRET_KEY.encode(), b"targets api key pepper", hashlib.sha256
-).hexdigest()
+API_KEY_PEPPER = (
+    env_str("API_KEY_PEPPER")
+    or hmac.new(SECRET_KEY.encode(), b"targets api key pepper", hashlib.sha256).hexdigest()
+)
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
@@ -284,7 +285,7 @@ REST_FRAMEWORK = {
         "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["targets_site.permissions.IsAuthenticatedOrReadOnly"],
     # JSON only: the one parser that enforces the size, UTF-8, NaN and NUL rules. Form bodies
     # are a 415 (they would bypass those rules and need a second, looser schema).
     "DEFAULT_PARSER_CLASSES": ["targets_site.parsers.JSONParser"],
@@ -315,6 +316,7 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    "SERVE_PERMISSIONS": ["targets_site.permissions.AllowAny"],
     "TITLE": "Targets API",
     "DESCRIPTION": "Item catalogue, sensor readings and alerts, game scores and data exports.",
     "VERSION": "1.0.0",
