@@ -40,6 +40,8 @@ API_ROOT_ROUTES = {
     "scores": "score-list",
     "leaderboards": "leaderboard-list",
     "exports": "export-list",
+    "notification-channels": "notificationchannel-list",
+    "notifications": "notification-list",
     "token": "auth-token",
 }
 
