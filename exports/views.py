@@ -17,7 +17,8 @@ from exports import services
 from exports.choices import DATASET_NAMES, Format, Status, StorageKind
 from exports.models import Export
 from exports.serializers import ExportRequestSerializer, ExportSerializer
-from exports.storage import DOWNLOAD_URL_EXPIRE_S, export_storage
+from exports.storage import DOWNLOAD_URL_EXPIRE_S, ExportS3Storage, export_storage
+from targets_site.auth import signed_in_user
 from targets_site.exceptions import ApiError, Conflict, ServiceUnavailable
 from targets_site.permissions import IsStaff
 
@@ -44,7 +45,8 @@ class FormatIsAFilter(DefaultContentNegotiation):
     """``?format=csv`` filters the list by export format; DRF must not read it as a renderer
     switch (which answered every such request with a 404)."""
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+    # DRF reads only URL_FORMAT_OVERRIDE from here; the stubs type this as DRF's whole settings.
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
 
 
 class ExportViewSet(
@@ -74,7 +76,7 @@ class ExportViewSet(
             compress=data["gzip"],
             filters=dict(data.get("filters") or {}),
             storage=data.get("storage"),
-            requested_by=request.user,
+            requested_by=signed_in_user(request),
         )
         body = ExportSerializer(export, context=self.get_serializer_context()).data
         location = self.reverse_action("detail", kwargs={"pk": export.pk})
@@ -98,7 +100,7 @@ class ExportViewSet(
             storage = export_storage(export.storage)
         except ImproperlyConfigured as exc:
             raise ServiceUnavailable(str(exc)) from None
-        if export.storage == StorageKind.S3:
+        if isinstance(storage, ExportS3Storage):  # what export_storage gives for StorageKind.S3
             url = storage.url(
                 export.key,
                 parameters={

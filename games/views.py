@@ -23,6 +23,7 @@ from games.serializers import (
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
+from targets_site.auth import signed_in_user
 from targets_site.exceptions import ApiError
 
 
@@ -75,7 +76,7 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         serializer = ScoreSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         score, created = services.score_submit(
-            player=request.user,
+            player=signed_in_user(request),
             data=serializer.validated_data,
             digest=services.submission_digest(request.data),
         )
@@ -98,7 +99,7 @@ class ScoreTargetView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         scores = Score.objects.all()
         if not request.user.is_staff:
-            scores = scores.filter(player=request.user)
+            scores = scores.filter(player=signed_in_user(request))
         score = scores.select_related("player").get(pk=pk)
         title = f"{score.player.get_username()} - {score.mode} - {score.points} pts"
         png = plots.target_png(mode=score.mode, shots=score.shots, title=title)
@@ -172,7 +173,7 @@ class LeaderboardMeView(APIView):
     @extend_schema(parameters=BOARD_PARAMETERS[::2], responses=LeaderboardMeSerializer)
     def get(self, request: Request, mode: str) -> Response:
         board, _ = _board(request, mode)
-        standing = selectors.leaderboard_me(board=board, player=request.user)
+        standing = selectors.leaderboard_me(board=board, player=signed_in_user(request))
         if standing is None:
             raise ApiError(404, "not_ranked", "You have no score on this leaderboard yet.")
         return Response(

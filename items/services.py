@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -88,7 +88,7 @@ def item_delete(*, item_id: int, if_match: str | None) -> None:
 
 
 def item_adjust_stock(
-    *, item_id: int, delta: int, reason: str, user: AbstractBaseUser | None
+    *, item_id: int, delta: int, reason: str, user: User | None
 ) -> tuple[Item, StockMovement]:
     """Move stock by ``delta`` in one conditional UPDATE, so concurrent moves never interleave.
 

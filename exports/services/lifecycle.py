@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -67,7 +68,7 @@ def export_validate(
     }
 
 
-def export_request(*, requested_by=None, **request: Any) -> Export:
+def export_request(*, requested_by: User | None = None, **request: Any) -> Export:
     """Record a pending export for a worker (``run_exports``) to run."""
     fields = export_validate(**request)
     return Export.objects.create(status=Status.PENDING, requested_by=requested_by, **fields)
@@ -86,7 +87,7 @@ def _stale_runs_fail(*, fingerprint: str | None = None) -> int:
     )
 
 
-def export_start(*, requested_by=None, **request: Any) -> Export:
+def export_start(*, requested_by: User | None = None, **request: Any) -> Export:
     """Record an export already running, for a run in this process (``export_data``).
 
     Raises ExportAlreadyRunning, recording nothing, when the same export is running.

@@ -10,9 +10,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.models import User
 from django.core.files import File
+from django.core.files.storage import Storage
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from storages.backends.s3 import S3Storage
@@ -246,12 +248,20 @@ def _write_and_upload(
     return WrittenFile(rows=rows, bytes=upload.bytes, sha256=upload.sha256)
 
 
-class _FinishedFile(File):
+if TYPE_CHECKING:
+    _BinaryFile = File[bytes]
+else:
+    _BinaryFile = File  # Django's File is generic only in its stubs
+
+
+class _FinishedFile(_BinaryFile):
     """A finished temp file: FileSystemStorage moves it into place (one rename, never a
     half-written file at the final key); S3Storage uploads it from disk."""
 
     def temporary_file_path(self) -> str:
-        return self.file.name
+        if self.file is None:  # File allows none; this one is always built on an open temp file
+            raise ValueError("The finished file is gone.")
+        return str(self.file.name)
 
 
 @dataclass
@@ -349,7 +359,7 @@ def _fsync(path: Path) -> None:
         os.fsync(handle.fileno())
 
 
-def _failure_clean(storage, outcome: _Outcome) -> None:
+def _failure_clean(storage: Storage | None, outcome: _Outcome) -> None:
     """Remove whatever reached the final key: a file moved in, an upload that completed."""
     if storage is None or not outcome.saving:
         return
@@ -360,7 +370,9 @@ def _failure_clean(storage, outcome: _Outcome) -> None:
         logger.error("export cleanup: could not delete %s", outcome.key, exc_info=True)
 
 
-def export_run(*, progress: Progress | None = None, requested_by=None, **request: Any) -> Export:
+def export_run(
+    *, progress: Progress | None = None, requested_by: User | None = None, **request: Any
+) -> Export:
     """Validate, lock and run one export in this process (``export_data``)."""
     export = export_start(requested_by=requested_by, **request)
     return export_execute(export=export, progress=progress)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -104,9 +104,7 @@ def _replay_check(*, data: dict[str, Any]) -> rules.RoundResult | None:
         raise ApiError(400, exc.code, exc.message, {"replay": [exc.message]}) from None
 
 
-def _existing_submission(
-    *, player: AbstractBaseUser, submission_id: Any, digest: str
-) -> Score | None:
+def _existing_submission(*, player: User, submission_id: Any, digest: str) -> Score | None:
     existing = Score.objects.filter(submission_id=submission_id).first()
     if existing is None:
         return None
@@ -118,9 +116,7 @@ def _existing_submission(
     return existing
 
 
-def score_submit(
-    *, player: AbstractBaseUser, data: dict[str, Any], digest: str
-) -> tuple[Score, bool]:
+def score_submit(*, player: User, data: dict[str, Any], digest: str) -> tuple[Score, bool]:
     """Store a round's score once per submission_id; returns (score, created).
 
     A retry of the same body returns the stored score; the same id with another body is 422.
