@@ -254,6 +254,7 @@ def dataset_get(name: str) -> Dataset:
 
 
 def _filter_datetime(name: str, raw: Any) -> dt.datetime:
+    value: dt.datetime | None
     if isinstance(raw, dt.datetime):
         value = raw
     elif isinstance(raw, str) and len(raw) <= 64 and "\x00" not in raw:

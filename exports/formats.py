@@ -18,7 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -28,6 +31,15 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # One write per this many bytes of CSV text: fewer, larger writes into gzip and the digest.
 _TEXT_BUFFER = 256 * 1024
+
+
+class ByteSink(Protocol):
+    """Where finished bytes go: a binary file, or anything else that takes writes (an S3 part
+    sink)."""
+
+    def write(self, data: memoryview, /) -> int: ...
+
+    def flush(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,7 @@ class WrittenFile:
 class DigestWriter(io.RawIOBase):
     """A write-only binary stream that counts and hashes every byte passed on to ``target``."""
 
-    def __init__(self, target: BinaryIO) -> None:
+    def __init__(self, target: ByteSink) -> None:
         super().__init__()
         self._target = target
         self._sha256 = hashlib.sha256()
@@ -49,7 +61,7 @@ class DigestWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
+    def write(self, data: Buffer) -> int:
         view = memoryview(data)
         self._sha256.update(view)
         self._target.write(view)
@@ -141,6 +153,7 @@ def json_value(value: Any) -> Any:
 
 def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    # CPython's TextIOWrapper write buffer size: an implementation attribute typeshed omits.
     text._CHUNK_SIZE = _TEXT_BUFFER  # type: ignore[attr-defined]
     writer = csv.writer(text, lineterminator="\n")
     # Python 3.11's writer quotes only the characters of its own line terminator, so a bare
@@ -228,13 +241,15 @@ def file_extension(fmt: str, *, compress: bool) -> str:
 
 
 @contextmanager
-def digest_stream(target: BinaryIO, *, compress: bool) -> Iterator[tuple[BinaryIO, DigestWriter]]:
+def digest_stream(target: ByteSink, *, compress: bool) -> Iterator[tuple[BinaryIO, DigestWriter]]:
     """Yield ``(stream to write, digest)``; gzip sits between them when ``compress`` is on.
 
     The gzip header carries no name or time (``mtime=0``), so the same rows give the same bytes.
     """
     digest = DigestWriter(target)
     if not compress:
+        # The writers take a BinaryIO; DigestWriter and GzipFile are binary streams with every
+        # method they use, but not that nominal type.
         yield digest, digest  # type: ignore[misc]
         digest.flush()
         return

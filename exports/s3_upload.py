@@ -96,7 +96,7 @@ class S3PipelinedUpload:
         self.bytes = 0
         self.sha256 = ""
         self._parts: dict[int, str] = {}
-        self._futures: list[Future] = []
+        self._futures: list[Future[None]] = []
         self._slots = threading.BoundedSemaphore(PARTS_IN_FLIGHT)
         self._pool = ThreadPoolExecutor(max_workers=PARTS_IN_FLIGHT, thread_name_prefix="s3-part")
         self._written = threading.Event()  # the writer closed the file: read to its end

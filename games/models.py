@@ -90,7 +90,7 @@ class Score(models.Model):
         return round(self.hits / total, 4) if total else 0.0
 
     @property
-    def replay_difference(self) -> dict[str, tuple[int, int]]:
+    def replay_difference(self) -> dict[str, tuple[int, int | None]]:
         """Claimed vs replayed value for each field that differs (empty when they agree)."""
         if self.replay_points is None:
             return {}

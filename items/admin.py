@@ -10,8 +10,8 @@ class StockMovementInline(admin.TabularInline):
     model = StockMovement
     extra = 0
     can_delete = False
-    fields = ["created_at", "delta", "resulting_quantity", "reason", "created_by"]
-    readonly_fields = fields
+    readonly_fields = ("created_at", "delta", "resulting_quantity", "reason", "created_by")
+    fields = readonly_fields
     ordering = ["-created_at", "-id"]
     show_change_link = False
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -21,16 +22,20 @@ def _raw(name: str) -> str | None:
     return None if value is None else value.strip()
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = _raw(name)
-    return default if value in (None, "") else value
+    return value or default
 
 
 def env_bool(name: str, default: bool) -> bool:
     value = _raw(name)
     # Empty means "not set", as for every other type: a blank DJANGO_SECURE_SSL_REDIRECT= line
     # must not quietly turn a secure default off.
-    if value in (None, ""):
+    if not value:
         return default
     lowered = value.lower()
     if lowered in _TRUE:
@@ -44,7 +49,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return default
     try:
         number = int(value)
@@ -57,13 +62,13 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return default
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (env_str(name, default) or default).lower()
+    value = env_str(name, default).lower()
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
     return value

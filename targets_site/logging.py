@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging.handlers
+from io import TextIOWrapper
 from pathlib import Path
 
 
@@ -10,6 +11,6 @@ class MakedirsRotatingFileHandler(logging.handlers.RotatingFileHandler):
     Settings stay free of side effects: ``var/log/`` appears only when a line is first written.
     """
 
-    def _open(self):  # type: ignore[override]
+    def _open(self) -> TextIOWrapper:
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
         return super()._open()

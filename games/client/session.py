@@ -96,7 +96,7 @@ class Session:
             token = self.token
             if token is None:
                 return []
-            done = []
+            done: list[tuple[str, str, Any]] = []
             for entry in self.offline.pending(server=self.server, username=self.username):
                 payload = entry["payload"]
                 try:

@@ -18,7 +18,7 @@ def readings_generate(
     count: int,
     spec: SineSpec,
     seed: int,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int], object] | None = None,
 ) -> IngestResult:
     """Store a seeded sine-plus-noise series for ``sensor``; existing timestamps are kept."""
     timestamps, values = sine_series(start=start, step_s=step_s, count=count, spec=spec, seed=seed)
