@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.core.exceptions import ValidationError
 from django.db.models import Case, F, QuerySet, TextField, Value, When
 from django.db.models.functions import Concat, NullIf
 from django.utils.dateparse import parse_date, parse_datetime
 
 from exports.choices import DATASET_NAMES, FILTER_NAMES
 from exports.formats import FORMULA_PREFIXES, datetime_text
+from targets_site.errors import InvalidInput
 
 # Rows fetched per round trip: large enough to amortise it, small enough to keep memory flat.
 CHUNK_SIZE = 5000
@@ -241,15 +241,19 @@ def datasets_available() -> dict[str, Dataset]:
 
 
 def dataset_get(name: str) -> Dataset:
-    """The dataset called ``name``, or a ValidationError naming the ones there are."""
+    """The dataset called ``name``, or an InvalidInput naming the ones there are."""
     available = datasets_available()
     if name not in available:
         choices = ", ".join(available)
         if name in DATASET_NAMES:
-            raise ValidationError(
-                {"dataset": [f"Dataset {name!r} is not installed; choose one of {choices}."]}
+            raise InvalidInput(
+                details={
+                    "dataset": [f"Dataset {name!r} is not installed; choose one of {choices}."]
+                }
             )
-        raise ValidationError({"dataset": [f"Unknown dataset {name!r}; choose one of {choices}."]})
+        raise InvalidInput(
+            details={"dataset": [f"Unknown dataset {name!r}; choose one of {choices}."]}
+        )
     return available[name]
 
 
@@ -269,14 +273,16 @@ def _filter_datetime(name: str, raw: Any) -> dt.datetime:
         except ValueError:
             value = None
         if value is None:
-            raise ValidationError(
-                {name: ["Use an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z."]}
+            raise InvalidInput(
+                details={name: ["Use an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z."]}
             )
     else:
-        raise ValidationError({name: ["Use an ISO 8601 date or date-time string."]})
+        raise InvalidInput(details={name: ["Use an ISO 8601 date or date-time string."]})
     if value.tzinfo is None:
-        raise ValidationError(
-            {name: ["Give a UTC offset (e.g. 2026-01-31T00:00:00Z): a naive time is ambiguous."]}
+        raise InvalidInput(
+            details={
+                name: ["Give a UTC offset (e.g. 2026-01-31T00:00:00Z): a naive time is ambiguous."]
+            }
         )
     return value
 
@@ -292,13 +298,13 @@ def filters_clean(dataset: Dataset, raw: Mapping[str, Any] | None) -> dict[str, 
             allowed = ", ".join(dataset.filter_names) or "none"
             errors[key] = [f"Dataset {dataset.name!r} has no {key!r} filter (it has: {allowed})."]
     if errors:
-        raise ValidationError(errors)
+        raise InvalidInput(details=errors)
     cleaned: dict[str, Any] = {}
     for name in ("since", "until"):
         if name in raw:
             cleaned[name] = _filter_datetime(name, raw[name])
     if "since" in cleaned and "until" in cleaned and cleaned["since"] >= cleaned["until"]:
-        raise ValidationError({"until": ["'until' must be after 'since'."]})
+        raise InvalidInput(details={"until": ["'until' must be after 'since'."]})
     for name in ("sensor", "mode"):
         if name in raw:
             value = raw[name]
@@ -308,13 +314,13 @@ def filters_clean(dataset: Dataset, raw: Mapping[str, Any] | None) -> dict[str, 
                 or len(value) > 50
                 or "\x00" in value
             ):
-                raise ValidationError(
-                    {name: ["Give a non-empty text value of at most 50 characters."]}
+                raise InvalidInput(
+                    details={name: ["Give a non-empty text value of at most 50 characters."]}
                 )
             cleaned[name] = value.strip()
     if "mode" in cleaned and cleaned["mode"] not in dataset.mode_choices:
-        raise ValidationError(
-            {"mode": [f"Unknown mode; choose one of {', '.join(dataset.mode_choices)}."]}
+        raise InvalidInput(
+            details={"mode": [f"Unknown mode; choose one of {', '.join(dataset.mode_choices)}."]}
         )
     for name in ("since", "until"):
         if name in cleaned:

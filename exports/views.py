@@ -19,7 +19,7 @@ from exports.models import Export
 from exports.serializers import ExportRequestSerializer, ExportSerializer
 from exports.storage import DOWNLOAD_URL_EXPIRE_S, ExportS3Storage, export_storage
 from targets_site.auth import signed_in_user
-from targets_site.exceptions import ApiError, Conflict, ServiceUnavailable
+from targets_site.errors import Conflict, Gone, Unavailable
 from targets_site.permissions import IsStaff
 
 
@@ -99,7 +99,7 @@ class ExportViewSet(
         try:
             storage = export_storage(export.storage)
         except ImproperlyConfigured as exc:
-            raise ServiceUnavailable(str(exc)) from None
+            raise Unavailable(str(exc)) from None
         if isinstance(storage, ExportS3Storage):  # what export_storage gives for StorageKind.S3
             url = storage.url(
                 export.key,
@@ -110,7 +110,7 @@ class ExportViewSet(
             )
             return HttpResponseRedirect(url)
         if not storage.exists(export.key):
-            raise ApiError(410, "gone", f"The file of export #{export.pk} is no longer stored.")
+            raise Gone(f"The file of export #{export.pk} is no longer stored.")
         content_type = "application/gzip" if export.gzip else _CONTENT_TYPES[export.format]
         response = FileResponse(
             storage.open(export.key, "rb"),

@@ -24,7 +24,7 @@ from games.serializers import (
     ScoreSubmitSerializer,
 )
 from targets_site.auth import signed_in_user
-from targets_site.exceptions import ApiError
+from targets_site.errors import NotFound
 
 
 class PlayerRegisterView(APIView):
@@ -110,7 +110,7 @@ class ScoreTargetView(APIView):
 
 def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
     if mode not in rules.MODES:
-        raise ApiError(404, "unknown_mode", f"No leaderboard for mode {mode!r}.")
+        raise NotFound(f"No leaderboard for mode {mode!r}.", code="unknown_mode")
     query = LeaderboardQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     verified = query.validated_data["verified"]
@@ -175,7 +175,7 @@ class LeaderboardMeView(APIView):
         board, _ = _board(request, mode)
         standing = selectors.leaderboard_me(board=board, player=signed_in_user(request))
         if standing is None:
-            raise ApiError(404, "not_ranked", "You have no score on this leaderboard yet.")
+            raise NotFound("You have no score on this leaderboard yet.", code="not_ranked")
         return Response(
             LeaderboardMeSerializer(
                 {

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,10 +9,10 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
-from rest_framework.exceptions import NotFound
 
 from items.models import Item, StockMovement
-from targets_site.exceptions import Conflict, PreconditionFailed
+from targets_site.conditional import etag_matches
+from targets_site.errors import Conflict, NotFound, PreconditionFailed
 
 # PostgreSQL's integer column: a positive adjustment must not overflow it.
 STOCK_MAX = 2_147_483_647
@@ -24,14 +24,6 @@ def sku_for(item_id: int) -> str:
 
 def _placeholder_sku() -> str:
     return f"pending-{uuid.uuid4().hex}"
-
-
-def etag_matches(if_match: str, etag: str) -> bool:
-    """RFC 9110 If-Match: ``*`` or a list of entity tags; weak tags compare by their value."""
-    if if_match.strip() == "*":
-        return True
-    wanted = etag.removeprefix("W/")
-    return any(tag.strip().removeprefix("W/") == wanted for tag in if_match.split(","))
 
 
 def _assign_generated_skus(items: list[Item]) -> None:
@@ -61,7 +53,8 @@ def item_create(*, data: dict[str, Any]) -> Item:
     return item
 
 
-def item_update(*, item_id: int, data: dict[str, Any], if_match: str | None) -> Item:
+def item_update(*, item_id: int, data: dict[str, Any], if_match: Sequence[str] | None) -> Item:
+    """Update under a row lock; ``if_match`` (parsed If-Match tags) must hold the item's ETag."""
     try:
         with transaction.atomic():
             item = Item.objects.select_for_update().get(pk=item_id)
@@ -77,7 +70,7 @@ def item_update(*, item_id: int, data: dict[str, Any], if_match: str | None) -> 
     return item
 
 
-def item_delete(*, item_id: int, if_match: str | None) -> None:
+def item_delete(*, item_id: int, if_match: Sequence[str] | None) -> None:
     with transaction.atomic():
         item = Item.objects.select_for_update().filter(pk=item_id).first()
         if item is None:

@@ -15,6 +15,7 @@ from items.serializers import (
     StockAdjustmentSerializer,
 )
 from targets_site.auth import signed_in_user
+from targets_site.conditional import if_match_tags
 from targets_site.permissions import StaffOrModelPermissionsOrReadOnly
 
 IF_MATCH = OpenApiParameter(
@@ -22,7 +23,9 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="The item's ETag; a stale value answers 412 and changes nothing.",
+    description=(
+        "The item's ETag (or `*`); a stale or weak (`W/`) tag answers 412 and changes nothing."
+    ),
 )
 
 
@@ -80,7 +83,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         item = services.item_update(
             item_id=item.pk,
             data=serializer.validated_data,
-            if_match=request.headers.get("If-Match"),
+            if_match=if_match_tags(request),
         )
         return _with_etag(Response(self.get_serializer(item).data), item)
 
@@ -91,7 +94,7 @@ class ItemViewSet(viewsets.ModelViewSet):
     @extend_schema(parameters=[IF_MATCH])
     def destroy(self, request: Request, *args, **kwargs) -> Response:
         item = self.get_object()
-        services.item_delete(item_id=item.pk, if_match=request.headers.get("If-Match"))
+        services.item_delete(item_id=item.pk, if_match=if_match_tags(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(

@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from exports.admin import export_selected
 from sensors import services
 from sensors.models import Alert, Reading, Sensor
-from targets_site.exceptions import Conflict
+from targets_site.errors import Conflict
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations

@@ -15,7 +15,7 @@ from django.db.models import Case, CharField, QuerySet, Value, When
 from sensors.decimation import StreamingDecimator
 from sensors.models import Alert, Reading, Sensor
 from sensors.plotting import PlotSeries
-from targets_site.exceptions import ApiError
+from targets_site.errors import InvalidInput
 
 MAX_STAT_BUCKETS = 10_000
 _FETCH_CHUNK = 100_000
@@ -195,12 +195,11 @@ def stats_for(
     first, last = bounds
     buckets = (last - first) / bucket
     if buckets > MAX_STAT_BUCKETS:
-        raise ApiError(
-            400,
-            "too_many_buckets",
+        raise InvalidInput(
             f"This range and bucket make {int(buckets):,} buckets; at most {MAX_STAT_BUCKETS:,}. "
             "Use a larger bucket or a shorter range.",
-            {"bucket": ["Too small for this range."]},
+            code="too_many_buckets",
+            details={"bucket": ["Too small for this range."]},
         )
     # Aggregate chunk by chunk so memory stays flat: partial count/sum/min/max per bucket merge.
     frames = []

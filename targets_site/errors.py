@@ -56,6 +56,26 @@ class InvalidInput(DomainError):
         """One bad field: the message is both the error's and the field's."""
         return cls(message, code=code, details={field: [message]})
 
+    def __str__(self) -> str:
+        """One line naming each bad field (or row), for the admin and the commands."""
+        return details_text(self.details) or self.message
+
+
+def details_text(details: dict[str, Any] | list[Any] | Any) -> str:
+    """``{"dataset": ["Unknown."]}`` as ``dataset: Unknown.`` (list rows as ``row N: ...``)."""
+    if isinstance(details, dict):
+        parts = []
+        for key, value in details.items():
+            text = details_text(value)
+            label = f"row {key}" if isinstance(key, int) else str(key)
+            parts.append(f"{label}: {text}" if label != "non_field_errors" else text)
+        return "; ".join(part for part in parts if part)
+    if isinstance(details, list):
+        if details and all(isinstance(entry, dict) for entry in details):
+            return details_text({index: entry for index, entry in enumerate(details) if entry})
+        return " ".join(details_text(entry) for entry in details)
+    return " ".join(str(details).split())
+
 
 class NotFound(DomainError):
     """What the request names does not exist (404)."""
@@ -86,6 +106,13 @@ class PreconditionFailed(DomainError):
 
     default_code = "precondition_failed"
     default_message = "The resource has changed since you read it (If-Match does not match)."
+
+
+class Gone(DomainError):
+    """What the request names existed but is no longer kept (410), e.g. a pruned export file."""
+
+    default_code = "gone"
+    default_message = "This resource is no longer available."
 
 
 class TooLarge(DomainError):

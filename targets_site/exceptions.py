@@ -26,50 +26,13 @@ from targets_site import errors
 logger = logging.getLogger("targets.errors")
 
 
-class ApiError(exceptions.APIException):
-    """An error with its own machine code, e.g. ``ApiError(400, "points_exceed_hits", "...")``."""
+class _DomainAPIException(exceptions.APIException):
+    """A domain error on its way through DRF's handler (which sets headers and rolls back)."""
 
-    def __init__(
-        self,
-        status_code: int,
-        code: str,
-        message: str,
-        details: dict[str, Any] | list[Any] | None = None,
-    ) -> None:
-        self.status_code = status_code
-        self.error_code = code
-        self.details = details or {}
-        super().__init__(detail=message, code=code)
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The request conflicts with the current state of the resource."
-    default_code = "conflict"
-
-
-class PreconditionFailed(exceptions.APIException):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = "The resource has changed since you read it (If-Match does not match)."
-    default_code = "precondition_failed"
-
-
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload_too_large"
-
-
-class Unprocessable(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_detail = "The request is well-formed but cannot be processed."
-    default_code = "unprocessable"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "A backing service is unavailable; try again shortly."
-    default_code = "service_unavailable"
+    def __init__(self, error: errors.DomainError) -> None:
+        self.status_code = domain_status(error)
+        self.error = error
+        super().__init__(detail=error.message, code=error.code)
 
 
 # Most specific first: the first class the error is an instance of gives the status.
@@ -78,6 +41,7 @@ DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.PermissionDenied, status.HTTP_403_FORBIDDEN),
     (errors.NotFound, status.HTTP_404_NOT_FOUND),
     (errors.Conflict, status.HTTP_409_CONFLICT),
+    (errors.Gone, status.HTTP_410_GONE),
     (errors.PreconditionFailed, status.HTTP_412_PRECONDITION_FAILED),
     (errors.TooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     (errors.Unprocessable, status.HTTP_422_UNPROCESSABLE_ENTITY),
@@ -134,35 +98,34 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _translate(exc: Exception) -> Exception:
-    if isinstance(exc, errors.DomainError):
-        return ApiError(domain_status(exc), exc.code, exc.message, exc.details)
+def _as_domain_error(exc: Exception) -> Exception:
+    """Django's own exceptions in the domain vocabulary; anything else as it is."""
     if isinstance(exc, DjangoValidationError):
-        detail = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
-        return exceptions.ValidationError(detail)
+        if hasattr(exc, "error_dict"):
+            return errors.InvalidInput(details=exc.message_dict)
+        return errors.InvalidInput(details={"non_field_errors": exc.messages})
     if isinstance(exc, RequestDataTooBig):
-        return PayloadTooLarge()
+        return errors.TooLarge()
     if isinstance(exc, ObjectDoesNotExist):
-        return exceptions.NotFound()
+        return errors.NotFound()
     # A bare Http404 (DRF's get_object_or_404 on a malformed id) has no text: use the default.
     if isinstance(exc, Http404):
-        return exceptions.NotFound(str(exc) or None)
+        return errors.NotFound(str(exc) or None)
     if isinstance(exc, DjangoPermissionDenied):
-        return exceptions.PermissionDenied(str(exc) or None)
+        return errors.PermissionDenied(str(exc) or None)
     if isinstance(exc, (OperationalError, InterfaceError)):
-        return ServiceUnavailable("The database is unavailable; try again shortly.")
+        return errors.Unavailable("The database is unavailable; try again shortly.")
     return exc
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's EXCEPTION_HANDLER: every error becomes the one JSON shape, never a traceback."""
-    # Imported here: rest_framework.views loads the API settings, which load our parser,
-    # which needs this module's exception classes.
+    # Imported here: rest_framework.views loads the API settings, which load this handler.
     from rest_framework.views import exception_handler, set_rollback
 
-    exc = _translate(exc)
+    exc = _as_domain_error(exc)
+    if isinstance(exc, errors.DomainError):
+        exc = _DomainAPIException(exc)
     # DRF's own handler sets the headers (Retry-After, WWW-Authenticate) and rolls back.
     response = exception_handler(exc, context)
     if response is None:
@@ -174,8 +137,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             status=status.HTTP_500_INTERNAL_SERVER_ERROR,
         )
 
-    if isinstance(exc, ApiError):
-        code, message, details = exc.error_code, str(exc.detail), exc.details
+    if isinstance(exc, _DomainAPIException):
+        code, message, details = exc.error.code, exc.error.message, exc.error.details
     elif isinstance(exc, exceptions.ValidationError):
         code, message, details = "validation_error", "Invalid input.", exc.detail
     else:
@@ -184,8 +147,6 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = _CODES.get(response.status_code, default or "error")
         if isinstance(exc, exceptions.AuthenticationFailed):
             code = "authentication_failed"
-        elif isinstance(exc, (Conflict, PreconditionFailed, PayloadTooLarge, Unprocessable)):
-            code = exc.default_code
         elif isinstance(exc, exceptions.ParseError):
             code = "parse_error"
         message = str(detail) if detail is not None else str(exc)

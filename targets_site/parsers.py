@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
-from targets_site.exceptions import PayloadTooLarge
+from targets_site.errors import TooLarge
 
 
 class JSONObject(dict):
@@ -56,10 +56,10 @@ class JSONParser(parsers.JSONParser):
         except ValueError:
             declared = 0
         if declared > limit:
-            raise PayloadTooLarge()
+            raise TooLarge()
         raw = stream.read(limit + 1)
         if len(raw) > limit:
-            raise PayloadTooLarge()
+            raise TooLarge()
         try:
             text = raw.decode("utf-8")
             data = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=JSONObject)

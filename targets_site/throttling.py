@@ -7,7 +7,7 @@ from redis.exceptions import RedisError
 from rest_framework import permissions, throttling
 from rest_framework.request import Request
 
-from targets_site.exceptions import ServiceUnavailable
+from targets_site.errors import Unavailable
 
 logger = logging.getLogger("targets.throttling")
 
@@ -39,7 +39,7 @@ class CacheFailureMixin(_ThrottleBase):
             logger.warning("throttle cache unavailable", exc_info=True)
             if request.method in permissions.SAFE_METHODS:
                 return True
-            raise ServiceUnavailable("Rate limiting is unavailable; try again shortly.") from None
+            raise Unavailable("Rate limiting is unavailable; try again shortly.") from None
 
 
 class AnonRateThrottle(CacheFailureMixin, throttling.AnonRateThrottle):

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -17,13 +17,14 @@ from exports.choices import Format, Status, StorageKind
 from exports.datasets import dataset_get, filters_clean
 from exports.models import Export
 from exports.storage import export_storage
+from targets_site.errors import Conflict, InvalidInput
 
 # A running export whose heartbeat is older than this is taken to have died with its process.
 STALE_AFTER = dt.timedelta(hours=1)
 ERROR_MAX_CHARS = 1000
 
 
-class ExportAlreadyRunning(Exception):
+class ExportAlreadyRunning(Conflict):
     """The same export (dataset, format, gzip, filters, storage) is running already."""
 
 
@@ -42,20 +43,22 @@ def export_validate(
     filters: dict[str, Any] | None = None,
     storage: str | None = None,
 ) -> dict[str, Any]:
-    """Check a request; return the model fields for it. ValidationError names each bad part."""
+    """Check a request; return the model fields for it. InvalidInput names each bad part."""
     found = dataset_get(dataset)
     if fmt not in Format.values:
-        raise ValidationError(
-            {"format": [f"Unknown format {fmt!r}; choose one of {', '.join(Format.values)}."]}
+        raise InvalidInput(
+            details={
+                "format": [f"Unknown format {fmt!r}; choose one of {', '.join(Format.values)}."]
+            }
         )
     storage = storage or settings.EXPORTS_STORAGE
     if storage not in StorageKind.values:
-        raise ValidationError({"storage": [f"Unknown storage {storage!r}; use local or s3."]})
+        raise InvalidInput(details={"storage": [f"Unknown storage {storage!r}; use local or s3."]})
     cleaned = filters_clean(found, filters)
     try:
         export_storage(storage)
     except ImproperlyConfigured as exc:
-        raise ValidationError({"storage": [str(exc)]}) from None
+        raise InvalidInput(details={"storage": [str(exc)]}) from None
     return {
         "dataset": found.name,
         "format": fmt,

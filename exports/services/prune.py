@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from exports.choices import Status, StorageKind
 from exports.models import Export
 from exports.services.lifecycle import STALE_AFTER, _one_line
 from exports.storage import export_storage, local_partial_dir
+from targets_site.errors import InvalidInput
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ def exports_prune(*, keep_days: int) -> PruneResult:
     """Delete finished exports older than ``keep_days`` days: the object first, then the record
     (a record whose object could not be deleted is kept, so it can be pruned again later)."""
     if keep_days < 0:
-        raise ValidationError({"keep_days": ["Must be 0 or more."]})
+        raise InvalidInput(details={"keep_days": ["Must be 0 or more."]})
     cutoff = timezone.now() - dt.timedelta(days=keep_days)
     old = Export.objects.filter(
         created_at__lt=cutoff, status__in=[Status.SUCCEEDED, Status.FAILED]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from games import rules
 from games.models import Mode, Score
 from games.services.leaderboards import leaderboard_offer, leaderboard_rebuild_player
-from targets_site.exceptions import ApiError, Unprocessable
+from targets_site.errors import InvalidInput, Unprocessable
 
 # Clocks drift; a score "from the future" by less than this is a clock, not a forgery.
 PLAYED_AT_FUTURE_SKEW = dt.timedelta(minutes=5)
@@ -30,8 +30,8 @@ def submission_digest(body: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _reject(code: str, message: str, field: str) -> ApiError:
-    return ApiError(400, code, message, {field: [message]})
+def _reject(code: str, message: str, field: str) -> InvalidInput:
+    return InvalidInput.for_field(field, message, code=code)
 
 
 def score_check_plausible(*, data: dict[str, Any], now: dt.datetime) -> None:
@@ -73,7 +73,7 @@ def score_check_plausible(*, data: dict[str, Any], now: dt.datetime) -> None:
 
 
 def _check_shots(*, mode: str, shots: list[dict[str, Any]], hits: int, misses: int) -> None:
-    def inconsistent(message: str) -> ApiError:
+    def inconsistent(message: str) -> InvalidInput:
         return _reject("shots_inconsistent", message, "shots")
 
     if len(shots) != hits + misses:
@@ -101,7 +101,7 @@ def _replay_check(*, data: dict[str, Any]) -> rules.RoundResult | None:
             data["mode"], replay["seed"], replay["tick_rate"], replay["ticks"], shots
         )
     except rules.ReplayError as exc:
-        raise ApiError(400, exc.code, exc.message, {"replay": [exc.message]}) from None
+        raise InvalidInput.for_field("replay", exc.message, code=exc.code) from None
 
 
 def _existing_submission(*, player: User, submission_id: Any, digest: str) -> Score | None:

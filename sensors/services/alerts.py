@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from sensors.models import Alert, Reading, ReadingMark, Sensor, ThresholdCursor
 from sensors.thresholds import Episode, EvaluatorState, Pending, evaluate
-from targets_site.exceptions import Conflict
+from targets_site.errors import Conflict
 
 logger = logging.getLogger("targets.sensors")
 _CHUNK = 20_000

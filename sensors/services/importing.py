@@ -24,6 +24,7 @@ from typing import TextIO
 from sensors.models import Sensor
 from sensors.parsing import parse_timestamp, parse_value_text
 from sensors.services.ingest import ReadingRow, ReadingWriter, write_readings
+from targets_site.errors import InvalidInput
 
 _CHUNK = 10_000
 LONG_HEADER = ["timestamp", "sensor", "value"]
@@ -37,12 +38,17 @@ class ImportSummary:
     created: int
 
 
-class ReadingsImportError(Exception):
+class ReadingsImportError(InvalidInput):
+    """Bad lines of an import, ``(line number, message)`` each; details are keyed ``line N``."""
+
     def __init__(self, errors: list[tuple[int, str]], truncated: bool = False) -> None:
         self.errors = errors
         self.truncated = truncated
         first_line, first_message = errors[0]
-        super().__init__(f"line {first_line}: {first_message}")
+        details: dict[str, list[str]] = {}
+        for line, message in errors:
+            details.setdefault(f"line {line}", []).append(message)
+        super().__init__(f"line {first_line}: {first_message}", details=details)
 
 
 def readings_import(

@@ -18,11 +18,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from psycopg import errors as psycopg_errors
-from rest_framework.exceptions import ValidationError
 
 from sensors.models import Reading, ReadingMark, Sensor
 from sensors.parsing import parse_timestamp, parse_value
-from targets_site.exceptions import ApiError, Conflict
+from targets_site.errors import Conflict, InvalidInput, TooLarge
 
 MAX_BATCH = 10_000
 READING_FIELDS = frozenset({"sensor", "timestamp", "value"})
@@ -254,22 +253,21 @@ def _validate_row(
 def readings_ingest(*, payload: object) -> IngestResult:
     """Validate one reading or a list of them as a whole, then store all or nothing.
 
-    Raises ``ValidationError`` keyed by row index (field names for a single object), and a 413
-    ``batch_too_large`` over 10,000 readings.
+    Raises ``InvalidInput`` keyed by row index (field names for a single object), and
+    ``TooLarge`` (``batch_too_large``) over 10,000 readings.
     """
     single = isinstance(payload, dict)
     batch = [payload] if single else payload
     if not isinstance(batch, list):
-        raise ValidationError(
-            {"non_field_errors": ["Send one reading object or a list of reading objects."]}
+        raise InvalidInput(
+            details={"non_field_errors": ["Send one reading object or a list of reading objects."]}
         )
     if not batch:
-        raise ValidationError({"non_field_errors": ["The list of readings is empty."]})
+        raise InvalidInput(details={"non_field_errors": ["The list of readings is empty."]})
     if len(batch) > MAX_BATCH:
-        raise ApiError(
-            413,
-            "batch_too_large",
+        raise TooLarge(
             f"At most {MAX_BATCH} readings per request; this one has {len(batch)}.",
+            code="batch_too_large",
         )
 
     codes = {
@@ -312,6 +310,6 @@ def readings_ingest(*, payload: object) -> IngestResult:
         checked = [_validate_row(row, known) for row in batch]
         errors = [row_errors for _, row_errors in checked]
         if any(errors):
-            raise ValidationError(errors[0] if single else errors)
+            raise InvalidInput(details=errors[0] if single else errors)
         rows = [parsed for parsed, _ in checked if parsed is not None]
     return IngestResult(received=len(rows), created=readings_store(rows=rows))

@@ -12,13 +12,13 @@ import re
 from pathlib import Path
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from exports import formats, services
 from exports.models import Export
 from exports.services import runs
 from sensors.models import Alert
+from targets_site.errors import InvalidInput
 from tests.exports.factories import T0, make_items, make_readings
 
 pytestmark = pytest.mark.django_db
@@ -230,17 +230,17 @@ def test_a_run_whose_worker_died_stops_blocking_after_the_stale_timeout():
 )
 def test_bad_requests_are_refused_before_anything_is_recorded(request_kwargs, field, message):
     request_kwargs.setdefault("fmt", "csv")
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         services.export_run(**request_kwargs)
-    assert message in " ".join(caught.value.message_dict[field])
+    assert message in " ".join(caught.value.details[field])
     assert not Export.objects.exists()
 
 
 def test_s3_storage_without_settings_names_the_missing_variable(settings):
     settings.EXPORTS_S3_OPTIONS = {**settings.EXPORTS_S3_OPTIONS, "bucket_name": None}
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         services.export_run(dataset="items", fmt="csv", storage="s3")
-    assert "EXPORTS_S3_BUCKET" in caught.value.message_dict["storage"][0]
+    assert "EXPORTS_S3_BUCKET" in caught.value.details["storage"][0]
 
 
 def test_s3_storage_with_a_key_id_but_no_secret_names_the_secret(settings):
@@ -250,9 +250,9 @@ def test_s3_storage_with_a_key_id_but_no_secret_names_the_secret(settings):
         "access_key": "id",
         "secret_key": None,
     }
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInput) as caught:
         services.export_run(dataset="items", fmt="csv", storage="s3")
-    message = caught.value.message_dict["storage"][0]
+    message = caught.value.details["storage"][0]
     assert "AWS_SECRET_ACCESS_KEY" in message and "AWS_ACCESS_KEY_ID" not in message
 
 

@@ -184,14 +184,28 @@ def test_the_current_if_match_updates(staff_client):
     assert item.name == "Changed"
 
 
-@pytest.mark.parametrize("if_match", ["*", 'W/"{etag}"', '"nope", {etag}'])
-def test_if_match_accepts_a_star_weak_tags_and_lists(staff_client, if_match):
+@pytest.mark.parametrize("if_match", ["*", "{etag}", '"nope", {etag}', '"nope",{etag} , "x"'])
+def test_if_match_accepts_a_star_the_etag_and_lists_holding_it(staff_client, if_match):
     item = ItemFactory(name="Original")
-    header = if_match.format(etag=item.etag.strip('"') if if_match.startswith("W/") else item.etag)
+    header = if_match.format(etag=item.etag)
     response = staff_client.patch(
         detail(item.pk), {"name": "Changed"}, format="json", HTTP_IF_MATCH=header
     )
     assert response.status_code == 200, response.content
+
+
+@pytest.mark.parametrize("if_match", ["W/{etag}", '"nope", W/{etag}', "{bare}", ""])
+def test_if_match_compares_strongly_so_a_weak_or_malformed_tag_is_412(staff_client, if_match):
+    # RFC 9110 13.1.1: If-Match uses the strong comparison; W/"x" never matches "x".
+    item = ItemFactory(name="Original")
+    header = if_match.format(etag=item.etag, bare=item.etag.strip('"'))
+    for response in (
+        staff_client.patch(detail(item.pk), {"name": "x"}, format="json", HTTP_IF_MATCH=header),
+        staff_client.delete(detail(item.pk), HTTP_IF_MATCH=header),
+    ):
+        assert_error(response, 412, "precondition_failed")
+    item.refresh_from_db()
+    assert item.name == "Original"
 
 
 def test_a_current_if_match_allows_delete(staff_client):

@@ -71,7 +71,7 @@ def test_seed_demo_with_admin_creates_one_superuser_and_prints_the_login(tmp_pat
     monkeypatch.setattr(seed_demo, "ADMIN_PASSWORD_FILE", tmp_path / "admin-password.txt")
     out = StringIO()
     call_command("seed_demo", "--admin", stdout=out)
-    password = (tmp_path / "admin-password.txt").read_text().strip()
+    password = seed_demo.admin_password_file().read_text().strip()
     assert f"admin / {password}" in out.getvalue()
     admin = get_user_model().objects.get(username="admin")
     assert admin.is_superuser and admin.check_password(password)
@@ -80,3 +80,30 @@ def test_seed_demo_with_admin_creates_one_superuser_and_prints_the_login(tmp_pat
     call_command("seed_demo", "--admin", stdout=again)
     assert f"admin / {password}" in again.getvalue()
     assert get_user_model().objects.filter(username="admin").count() == 1
+
+
+def test_seed_demo_never_prints_a_password_the_database_would_refuse(tmp_path, monkeypatch):
+    monkeypatch.setattr(seed_demo, "ADMIN_PASSWORD_FILE", tmp_path / "admin-password.txt")
+    call_command("seed_demo", "--admin", stdout=StringIO())
+    # Another database's demo left its own password in this database's file.
+    seed_demo.admin_password_file().write_text("another-databases-password\n")
+
+    out = StringIO()
+    call_command("seed_demo", "--admin", stdout=out)
+    assert "another-databases-password" not in out.getvalue()
+    assert "changepassword admin" in out.getvalue()
+
+
+def test_each_database_keeps_its_own_admin_password_file(settings):
+    sqlite_default = {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": settings.VAR_DIR / "db.sqlite3",
+    }
+    postgres = {"ENGINE": "django.db.backends.postgresql", "NAME": "test", "HOST": "127.0.0.1"}
+    other_postgres = {**postgres, "NAME": "prod"}
+
+    assert seed_demo.admin_password_file(sqlite_default).name == "demo-admin-password.txt"
+    assert seed_demo.admin_password_file(postgres).name == (
+        "demo-admin-password-postgresql-127.0.0.1-test.txt"
+    )
+    assert seed_demo.admin_password_file(other_postgres) != seed_demo.admin_password_file(postgres)

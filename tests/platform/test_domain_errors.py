@@ -27,6 +27,7 @@ def _failing_views():
         ("forbidden", 403, "permission_denied", "Not yours.", {}),
         ("missing", 404, "not_found", "No such sensor.", {}),
         ("conflict", 409, "conflict", "Not enough stock.", {}),
+        ("gone", 410, "gone", "The file was pruned.", {}),
         ("stale", 412, "precondition_failed", errors.PreconditionFailed.default_message, {}),
         ("large", 413, "payload_too_large", "Too many readings.", {}),
         ("mismatch", 422, "idempotency_mismatch", "Same id, different body.", {}),
@@ -43,7 +44,8 @@ def test_each_domain_error_answers_its_status_code_message_and_details(
 
 def test_every_kind_of_domain_error_has_a_status():
     kinds = [errors.DomainError, *errors.DomainError.__subclasses__()]
-    assert {domain_status(kind()) for kind in kinds} >= {400, 403, 404, 409, 412, 413, 422, 503}
+    statuses = {domain_status(kind()) for kind in kinds}
+    assert statuses >= {400, 403, 404, 409, 410, 412, 413, 422, 503}
 
 
 def test_a_domain_error_reads_as_its_message():
@@ -52,3 +54,12 @@ def test_a_domain_error_reads_as_its_message():
     assert err.code == "conflict"
     assert errors.Forbidden is errors.PermissionDenied
     assert errors.InvalidInput().details == {}
+
+
+def test_invalid_input_reads_as_one_line_naming_each_field_or_row():
+    assert str(errors.InvalidInput()) == "Invalid input."
+    err = errors.InvalidInput(details={"dataset": ["Unknown 'x'."], "format": ["Unknown."]})
+    assert str(err) == "dataset: Unknown 'x'.; format: Unknown."
+    rows = errors.InvalidInput(details=[{}, {"value": ["Not a number.", "Too big."]}])
+    assert str(rows) == "row 1: value: Not a number. Too big."
+    assert str(errors.InvalidInput(details={"non_field_errors": ["Empty."]})) == "Empty."

@@ -32,6 +32,7 @@ DOMAIN_ERRORS = {
     "missing": errors.NotFound("No such sensor."),
     "conflict": errors.Conflict("Not enough stock."),
     "stale": errors.PreconditionFailed(),
+    "gone": errors.Gone("The file was pruned."),
     "large": errors.TooLarge("Too many readings."),
     "mismatch": errors.Unprocessable("Same id, different body.", code="idempotency_mismatch"),
     "down": errors.Unavailable("The cache is down."),

@@ -174,7 +174,7 @@ def test_readings_for_a_sensor_deleted_after_its_lookup_are_refused():
 
     from sensors.models import Reading
     from sensors.services import readings_store
-    from targets_site.exceptions import Conflict
+    from targets_site.errors import Conflict
 
     sensor = SensorFactory(code="A")
     with connection.cursor() as cursor:  # a delete that committed after the code lookup

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
-from tqdm import tqdm
 
 from exports import services
 from exports.choices import DATASET_NAMES, Format, Status, StorageKind
-from exports.messages import validation_text
-from targets_site.progress import is_terminal
+from targets_site.errors import DomainError
+from targets_site.progress import progress_counter
 
 
 class Command(BaseCommand):
@@ -38,29 +36,22 @@ class Command(BaseCommand):
     def handle(self, *args, dataset: str, format: str, gzip: bool, storage: str | None, **options):
         filters = {name: options[name] for name in ("since", "until", "sensor", "mode")}
         # A bar on a terminal only (to stderr, so stdout stays the parseable summary).
-        bar = (
-            tqdm(desc=f"export {dataset}", unit="row", unit_scale=True, dynamic_ncols=True)
-            if is_terminal(self.stdout)
-            else None
-        )
         try:
-            export = services.export_run(
-                dataset=dataset,
-                fmt=format,
-                compress=gzip,
-                filters={key: value for key, value in filters.items() if value is not None},
-                storage=storage,
-                progress=bar.update if bar is not None else None,
-            )
-        except ValidationError as exc:
-            raise CommandError(validation_text(exc)) from None
-        except services.ExportAlreadyRunning as exc:
-            raise CommandError(str(exc)) from None
+            with progress_counter(
+                stdout=self.stdout, desc=f"export {dataset}", unit="row"
+            ) as advance:
+                export = services.export_run(
+                    dataset=dataset,
+                    fmt=format,
+                    compress=gzip,
+                    filters={key: value for key, value in filters.items() if value is not None},
+                    storage=storage,
+                    progress=advance,
+                )
+        except DomainError as err:
+            raise CommandError(str(err)) from None
         except DatabaseError as exc:
             raise CommandError(f"Database error: {' '.join(str(exc).split())}") from None
-        finally:
-            if bar is not None:
-                bar.close()
 
         if export.status != Status.SUCCEEDED:
             raise CommandError(f"Export #{export.pk} failed: {export.error}")

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from items import services
 from items.importers import FORMATS, ImportFormatError, format_for, read_rows
 from items.serializers import ItemImportSerializer
+from targets_site.errors import DomainError
 from targets_site.progress import progress
 
 MAX_REPORTED_ERRORS = 50
@@ -65,7 +66,10 @@ class Command(BaseCommand):
         if dry_run:
             self.stdout.write(f"{len(valid)} rows valid; nothing written (--dry-run).")
             return
-        summary = services.items_import(rows=[row for _, row in valid])
+        try:
+            summary = services.items_import(rows=[row for _, row in valid])
+        except DomainError as err:
+            raise CommandError(str(err)) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {len(valid)} items from {file}: "

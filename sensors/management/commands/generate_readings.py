@@ -8,7 +8,7 @@ from sensors.models import Sensor
 from sensors.parsing import parse_timestamp
 from sensors.services import readings_generate
 from sensors.synthetic import SineSpec
-from targets_site.progress import is_terminal
+from targets_site.progress import progress_counter
 
 MAX_COUNT = 50_000_000
 
@@ -58,12 +58,9 @@ class Command(BaseCommand):
             period_s=options["period_hours"] * 3600,
             noise=options["noise"],
         )
-        bar = None
-        if is_terminal(self.stdout):
-            from tqdm import tqdm
-
-            bar = tqdm(total=count, desc=f"generating {sensor.code}", unit=" readings")
-        try:
+        with progress_counter(
+            stdout=self.stdout, total=count, desc=f"generating {sensor.code}", unit=" readings"
+        ) as advance:
             result = readings_generate(
                 sensor=sensor,
                 start=start,
@@ -71,11 +68,8 @@ class Command(BaseCommand):
                 count=count,
                 spec=spec,
                 seed=options["seed"],
-                on_chunk=bar.update if bar is not None else None,
+                on_chunk=advance,
             )
-        finally:
-            if bar is not None:
-                bar.close()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Generated {result.received} readings for {sensor.code} from "

@@ -6,7 +6,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sensors.services import readings_import
 from sensors.services.importing import ReadingsImportError
-from targets_site.progress import is_terminal
+from targets_site.errors import DomainError
+from targets_site.progress import progress_counter
 
 
 class Command(BaseCommand):
@@ -34,18 +35,12 @@ class Command(BaseCommand):
             raise CommandError(f"{file} does not exist or is not a file.")
         if max_errors < 1:
             raise CommandError("--max-errors must be at least 1.")
-        bar = None
-        if is_terminal(self.stdout):
-            from tqdm import tqdm
-
-            bar = tqdm(desc="importing", unit=" lines", unit_scale=True, dynamic_ncols=True)
         try:
-            with file.open(encoding="utf-8", newline="") as stream:
-                summary = readings_import(
-                    stream=stream,
-                    max_errors=max_errors,
-                    on_lines=bar.update if bar is not None else None,
-                )
+            with (
+                progress_counter(stdout=self.stdout, desc="importing", unit=" lines") as advance,
+                file.open(encoding="utf-8", newline="") as stream,
+            ):
+                summary = readings_import(stream=stream, max_errors=max_errors, on_lines=advance)
         except ReadingsImportError as exc:
             for line, message in exc.errors:
                 self.stderr.write(f"{file}:{line}: {message}")
@@ -53,11 +48,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{len(exc.errors)} bad rows in {file}{more}; nothing was imported."
             ) from None
+        except DomainError as err:
+            raise CommandError(str(err)) from None
         except UnicodeDecodeError as exc:
             raise CommandError(f"{file} is not UTF-8 text (byte {exc.start}).") from None
-        finally:
-            if bar is not None:
-                bar.close()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Imported {file} ({summary.layout} format): {summary.lines} lines, "

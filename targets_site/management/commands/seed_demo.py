@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import re
 import secrets
+from collections.abc import Mapping
 from importlib import import_module
 from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,6 +16,22 @@ from django.db import transaction
 # Order matters: sensors' alerts and exports' sample export build on the apps before them.
 DEMO_APPS = ["items", "sensors", "games", "exports"]
 ADMIN_PASSWORD_FILE = settings.VAR_DIR / "demo-admin-password.txt"
+
+
+def admin_password_file(database: Mapping[str, Any] | None = None) -> Path:
+    """Where the demo admin's password is kept: one file per database.
+
+    The embedded SQLite database keeps the README's ``var/demo-admin-password.txt``; any other
+    database gets its own file (``demo-admin-password-postgresql-test.txt``), so a demo seeded on
+    PostgreSQL never leaves a password that the SQLite site would print as its own.
+    """
+    database = database or settings.DATABASES["default"]
+    if str(database["NAME"]) == str(settings.VAR_DIR / "db.sqlite3"):
+        return ADMIN_PASSWORD_FILE
+    vendor = database["ENGINE"].rsplit(".", 1)[-1]
+    where = f"{vendor}-{database.get('HOST') or 'local'}-{Path(str(database['NAME'])).stem}"
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", where).strip("-")
+    return ADMIN_PASSWORD_FILE.with_name(f"{ADMIN_PASSWORD_FILE.stem}-{slug}.txt")
 
 
 class Command(BaseCommand):
@@ -41,19 +61,27 @@ class Command(BaseCommand):
 
     def _ensure_admin(self) -> None:
         users = get_user_model()
-        if users.objects.filter(username="admin").exists():
-            if ADMIN_PASSWORD_FILE.exists():
-                password = ADMIN_PASSWORD_FILE.read_text().strip()
-                self.stdout.write(f"Admin: log in at /admin/ as admin / {password}")
+        password_file = admin_password_file()
+        admin = users.objects.filter(username="admin").first()
+        if admin is not None:
+            password = password_file.read_text().strip() if password_file.exists() else ""
+            if password and admin.check_password(password):
+                self._print_login(password, password_file)
             else:
+                # Never print a password this database would refuse.
                 self.stdout.write(
-                    "Admin: 'admin' exists; set its password with: "
-                    "python manage.py changepassword admin"
+                    "Admin: 'admin' exists in this database but its password is not the one in "
+                    f"{password_file}; set one with: python manage.py changepassword admin"
                 )
             return
         password = secrets.token_urlsafe(12)
         users.objects.create_superuser("admin", "admin@example.com", password)
-        ADMIN_PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
-        ADMIN_PASSWORD_FILE.write_text(password + "\n")
-        ADMIN_PASSWORD_FILE.chmod(0o600)
-        self.stdout.write(f"Admin: log in at /admin/ as admin / {password}")
+        password_file.parent.mkdir(parents=True, exist_ok=True)
+        password_file.write_text(password + "\n")
+        password_file.chmod(0o600)
+        self._print_login(password, password_file)
+
+    def _print_login(self, password: str, password_file: Path) -> None:
+        self.stdout.write(
+            f"Admin: log in at /admin/ as admin / {password}  (kept in {password_file})"
+        )
