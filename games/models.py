@@ -82,7 +82,7 @@ class Score(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.player_id} {self.mode} {self.points}"
+        return f"{self.player.username} {self.mode} {self.points} points"
 
     @property
     def accuracy(self) -> float:
@@ -142,4 +142,4 @@ class LeaderboardEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.board} {self.player_id}"
+        return f"{self.board} {self.player.username}"

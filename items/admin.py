@@ -3,14 +3,23 @@ from __future__ import annotations
 from django.contrib import admin
 
 from exports.admin import export_selected
-from items.models import Item, StockMovement
+from items import services
+from items.models import Item, StockMovement, StockSource
+from targets_site.errors import DomainError
 
 
 class StockMovementInline(admin.TabularInline):
     model = StockMovement
     extra = 0
     can_delete = False
-    readonly_fields = ("created_at", "delta", "resulting_quantity", "reason", "created_by")
+    readonly_fields = (
+        "created_at",
+        "delta",
+        "resulting_quantity",
+        "source",
+        "reason",
+        "created_by",
+    )
     fields = readonly_fields
     ordering = ["-created_at", "-id"]
     show_change_link = False
@@ -30,3 +39,10 @@ class ItemAdmin(admin.ModelAdmin):
     list_per_page = 50
     inlines = [StockMovementInline]
     actions = [export_selected]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Through the service, so a stock edited in the form is recorded as a movement too.
+        try:
+            services.item_save(item=obj, user=request.user, source=StockSource.ADMIN)
+        except DomainError as err:
+            self.message_user(request, str(err), level="error")

@@ -40,12 +40,25 @@ class Item(models.Model):
         return f'"{self.pk}-{self.updated_at.timestamp():.6f}"'
 
 
+class StockSource(models.TextChoices):
+    """Where a stock change came from: every path that changes ``stock_quantity`` names itself."""
+
+    ADJUST = "adjust", "adjust-stock"
+    CREATE = "create", "item created"
+    API = "api", "API edit"
+    ADMIN = "admin", "admin edit"
+    IMPORT = "import", "import_items"
+
+
 class StockMovement(models.Model):
-    """One stock adjustment, kept for the record: who moved how much, why, and the result."""
+    """One stock change, kept for the record: who moved how much, why, from where, the result."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="stock_movements")
     delta = models.IntegerField()
     reason = models.CharField(max_length=200, blank=True, default="")
+    source = models.CharField(
+        max_length=10, choices=StockSource.choices, default=StockSource.ADJUST
+    )
     resulting_quantity = models.IntegerField()
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
@@ -63,4 +76,4 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.item_id} {self.delta:+d}"
+        return f"{self.item.sku} {self.delta:+d} ({self.get_source_display()})"

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from items import services
 from items.filters import ItemFilter, ItemFilterBackend
-from items.models import Item
+from items.models import Item, StockSource
 from items.serializers import (
     ItemSerializer,
     StockAdjustmentResultSerializer,
@@ -69,7 +69,9 @@ class ItemViewSet(viewsets.ModelViewSet):
     def create(self, request: Request, *args, **kwargs) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        item = services.item_create(data=serializer.validated_data)
+        item = services.item_create(
+            data=serializer.validated_data, user=request.user, source=StockSource.CREATE
+        )
         return _with_etag(
             Response(self.get_serializer(item).data, status=status.HTTP_201_CREATED), item
         )
@@ -84,6 +86,8 @@ class ItemViewSet(viewsets.ModelViewSet):
             item_id=item.pk,
             data=serializer.validated_data,
             if_match=if_match_tags(request),
+            user=request.user,
+            source=StockSource.API,
         )
         return _with_etag(Response(self.get_serializer(item).data), item)
 

@@ -90,7 +90,7 @@ class Reading(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sensor_id}@{self.timestamp.isoformat()}={self.value}"
+        return f"{self.sensor.code} at {self.timestamp:%Y-%m-%d %H:%M:%S} = {self.value:g}"
 
 
 class Alert(models.Model):
@@ -128,7 +128,7 @@ class Alert(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sensor_id} {self.kind} alert from {self.opened_at.isoformat()}"
+        return f"{self.sensor.code} {self.kind} alert from {self.opened_at:%Y-%m-%d %H:%M}"
 
     @property
     def is_open(self) -> bool:
@@ -150,7 +150,7 @@ class ThresholdCursor(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"cursor {self.sensor_id} at {self.evaluated_until}"
+        return f"{self.sensor.code} evaluated until {self.evaluated_until}"
 
 
 class ReadingMark(models.Model):
@@ -170,4 +170,4 @@ class ReadingMark(models.Model):
         indexes = [models.Index(fields=["sensor", "id"], name="mark_sensor_idx")]
 
     def __str__(self) -> str:
-        return f"{self.sensor_id} {self.min_timestamp}..{self.max_timestamp}"
+        return f"{self.sensor.code} {self.min_timestamp}..{self.max_timestamp}"

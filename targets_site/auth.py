@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -25,6 +26,8 @@ class ObtainTokenView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
     throttle_scope = "login"
+    # Asking twice is harmless (the same token), and a stored answer would be a second copy of it.
+    idempotency_exempt = True
 
     @extend_schema(
         request=TokenRequestSerializer,
@@ -60,3 +63,23 @@ def client_ip(request) -> str:
         addresses = [part.strip() for part in forwarded.split(",")]
         return addresses[-min(num_proxies, len(addresses))]
     return remote_addr
+
+
+class AdminOnlyAxesHandler(AxesDatabaseHandler):
+    """django-axes counting the admin login only.
+
+    ``AXES_ONLY_ADMIN_SITE`` makes axes *enforce* lockouts on the admin only, but its signal
+    handlers still *record* every failed ``authenticate()`` — five wrong passwords at
+    ``/api/v1/auth/token/`` would lock that address out of the admin. The API's token endpoint has
+    its own ``login`` throttle, so failures and successes elsewhere are not axes' business.
+    """
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        if request is None or not self.is_admin_request(request):
+            return None
+        return super().user_login_failed(sender, credentials, request, **kwargs)
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        if request is None or not self.is_admin_request(request):
+            return None
+        return super().user_logged_in(sender, request, user, **kwargs)

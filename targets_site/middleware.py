@@ -9,6 +9,7 @@ from urllib.parse import unquote_to_bytes
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from targets_site.exceptions import error_body
+from targets_site.logging import log_escape
 
 logger = logging.getLogger("targets.request")
 
@@ -36,11 +37,11 @@ class RequestLogMiddleware:
         username = user.get_username() if user is not None and user.is_authenticated else "-"
         logger.info(
             "%s %s %s %.1fms user=%s request_id=%s",
-            request.method,
-            request.path,
+            log_escape(request.method or "-"),
+            log_escape(request.path).replace(" ", "%20"),
             response.status_code,
             duration_ms,
-            username,
+            log_escape(username).replace(" ", "\\x20") or "-",
             request_id,
         )
         return response

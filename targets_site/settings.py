@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # After authentication: Idempotency-Key replays for API POSTs (targets_site/idempotency.py).
+    "targets_site.idempotency.IdempotencyMiddleware",
     # Last, as django-axes requires: turns an admin login lockout into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -145,6 +147,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_ONLY_ADMIN_SITE = True
+# ONLY_ADMIN_SITE limits enforcement; this handler also limits the counting to the admin login.
+AXES_HANDLER = "targets_site.auth.AdminOnlyAxesHandler"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
@@ -191,6 +195,8 @@ EXPORTS_S3_OPTIONS = {
     "querystring_expire": 300,
     "default_acl": None,
 }
+# /readyz is 503 while the local export directory's file system has less free space than this.
+READYZ_MIN_FREE_MB = env_int("READYZ_MIN_FREE_MB", 100, minimum=0)
 EXPORTS_S3_REQUIRED = {"bucket_name": "EXPORTS_S3_BUCKET"}
 if EXPORTS_STORAGE == "s3":
     for _option, _variable in EXPORTS_S3_REQUIRED.items():
@@ -311,6 +317,9 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {
+        "bad_host": {"()": "targets_site.logging.BadHostFilter", "interval": 60, "burst": 5},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "file": {
@@ -327,5 +336,12 @@ LOGGING = {
         "targets": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
         # Request lines come from our own middleware; Django's duplicate 4xx warnings are noise.
         "django.request": {"handlers": ["console", "file"], "level": "ERROR", "propagate": False},
+        # An unknown Host is one WARNING line without traceback, at most 5 a minute per process.
+        "django.security.DisallowedHost": {
+            "handlers": ["console", "file"],
+            "filters": ["bad_host"],
+            "level": "WARNING",
+            "propagate": False,
+        },
     },
 }

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -56,6 +58,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
     try:
         _probe_storage(storages["exports"])
         checks["exports_storage"] = "ok"
+    except LowDiskSpace as exc:
+        logger.warning("readiness: %s", exc)
+        checks["exports_storage"] = "low_disk_space"
     except Exception:
         logger.warning("readiness: export storage check failed", exc_info=True)
         checks["exports_storage"] = "unavailable"
@@ -66,11 +71,16 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=503 if failed else 200)
 
 
+class LowDiskSpace(OSError):
+    """The export directory's file system has less free space than READYZ_MIN_FREE_MB."""
+
+
 def _probe_storage(storage: Storage) -> None:
     """Raise unless the storage could take a new file.
 
     ``exists()`` on a local directory that is missing or read-only just answers False, so the
-    local case checks that the directory (or the parent it would be created in) is writable.
+    local case checks that the directory (or the parent it would be created in) is writable, and
+    that its file system has READYZ_MIN_FREE_MB free: a full disk fails every export.
     """
     if isinstance(storage, FileSystemStorage):
         directory = Path(storage.location)
@@ -78,6 +88,12 @@ def _probe_storage(storage: Storage) -> None:
             directory = directory.parent
         if not (directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)):
             raise OSError(f"export directory {storage.location} is not writable")
+        free_mb = shutil.disk_usage(directory).free // (1024 * 1024)
+        if free_mb < settings.READYZ_MIN_FREE_MB:
+            raise LowDiskSpace(
+                f"export directory {storage.location} has {free_mb} MB free, "
+                f"below READYZ_MIN_FREE_MB={settings.READYZ_MIN_FREE_MB}"
+            )
         return
     if isinstance(storage, S3Storage):
         # exists() answers False for a missing bucket too; HEAD on the bucket raises instead.

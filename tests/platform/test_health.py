@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from django.test import override_settings
@@ -131,3 +132,23 @@ def test_readyz_answers_ok_with_a_reachable_s3_bucket_and_503_without_the_bucket
         assert response.json()["checks"]["exports_storage"] == (
             "ok" if status == 200 else "unavailable"
         )
+
+
+def test_readyz_is_503_while_the_export_disk_has_less_free_space_than_the_minimum(client, tmp_path):
+    storage = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+    free_mb = shutil.disk_usage(tmp_path).free // (1024 * 1024)
+    with override_settings(
+        STORAGES=exports_storage(**storage, OPTIONS={"location": tmp_path / "exports"}),
+        READYZ_MIN_FREE_MB=free_mb + 1024,
+    ):
+        full = client.get("/readyz")
+    with override_settings(
+        STORAGES=exports_storage(**storage, OPTIONS={"location": tmp_path / "exports"}),
+        READYZ_MIN_FREE_MB=max(free_mb - 64, 0),
+    ):
+        roomy = client.get("/readyz")
+
+    assert full.status_code == 503
+    assert full.json()["failed"] == ["exports_storage"]
+    assert full.json()["checks"]["exports_storage"] == "low_disk_space"
+    assert roomy.status_code == 200, roomy.content
