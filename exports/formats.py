@@ -18,12 +18,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from json.encoder import encode_basestring as _json_string
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
-FORMATS = ("csv", "json", "jsonl")
+FORMATS = ("csv", "json", "jsonl")  # written here; parquet is in exports/parquet.py
 
 # Spreadsheets evaluate a cell that starts with one of these as a formula (OWASP "CSV injection");
 # tab and carriage return are on OWASP's list too, as they can hide the same characters.
@@ -31,15 +32,6 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # One write per this many bytes of CSV text: fewer, larger writes into gzip and the digest.
 _TEXT_BUFFER = 256 * 1024
-
-
-class ByteSink(Protocol):
-    """Where finished bytes go: a binary file, or anything else that takes writes (an S3 part
-    sink)."""
-
-    def write(self, data: memoryview, /) -> int: ...
-
-    def flush(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -52,7 +44,7 @@ class WrittenFile:
 class DigestWriter(io.RawIOBase):
     """A write-only binary stream that counts and hashes every byte passed on to ``target``."""
 
-    def __init__(self, target: ByteSink) -> None:
+    def __init__(self, target: BinaryIO) -> None:
         super().__init__()
         self._target = target
         self._sha256 = hashlib.sha256()
@@ -110,9 +102,29 @@ def datetime_csv_text(value: dt.datetime) -> str:
 
 
 def float_text(value: float) -> str:
-    """Shortest round-tripping text; ``65.0`` is written ``65`` as PostgreSQL's COPY writes it."""
+    """A float as PostgreSQL writes a ``float8`` (shortest round-tripping digits): ``65`` for
+    ``65.0``, exponent form from 1e15 and below 1e-4 (``1e+15``, ``-1.25e-07``), so the Python
+    writers and the database's COPY write the same text."""
     text = repr(value)
-    return text[:-2] if text.endswith(".0") else text
+    if "e" not in text:
+        if value != 0 and not 1e-4 <= abs(value) < 1e15:
+            return _float_exponent_text(value)  # inf, nan and [1e15, 1e16): repr differs
+        return text[:-2] if text.endswith(".0") else text
+    return text  # Python and PostgreSQL agree on exponent form below 1e-4 and from 1e16
+
+
+def _float_exponent_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = "".join(map(str, digits))
+    scale = exponent + len(mantissa) - 1
+    if len(mantissa) > 1:
+        mantissa = mantissa[0] + "." + mantissa[1:]
+    return f"{'-' if sign else ''}{mantissa}e{'+' if scale >= 0 else '-'}{abs(scale):02d}"
 
 
 def csv_cell(value: Any) -> Any:
@@ -135,25 +147,36 @@ def csv_cell(value: Any) -> Any:
     return csv_escape_formula(str(value))
 
 
-def json_value(value: Any) -> Any:
-    """One value as JSON: decimals as strings (exact, as the API sends prices), datetimes ISO."""
+def json_text(value: Any) -> str:
+    """One value as JSON text, as PostgreSQL builds it for the COPY path (``exports.datasets.sql``):
+    decimals as strings (exact, as the API sends prices), datetimes ISO 8601 UTC with ``Z``,
+    floats as ``float_text``."""
+    if value is None:
+        return "null"
     kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int or kind is float:
-        return value
-    if kind is Decimal:
+    if kind is str:
+        return _json_string(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
         return str(value)
+    if kind is float:
+        if value - value != 0:
+            raise ValueError(f"{value!r} has no JSON form.")
+        return float_text(value)
+    if kind is Decimal:
+        return '"' + str(value) + '"'
     if isinstance(value, dt.datetime):
-        return datetime_text(value)
+        return '"' + datetime_text(value) + '"'
     if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
+        return '"' + value.isoformat() + '"'
     if isinstance(value, list | dict):
-        return value
-    return str(value)
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _json_string(str(value))
 
 
 def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
-    # CPython's TextIOWrapper write buffer size: an implementation attribute typeshed omits.
     text._CHUNK_SIZE = _TEXT_BUFFER  # type: ignore[attr-defined]
     writer = csv.writer(text, lineterminator="\n")
     # Python 3.11's writer quotes only the characters of its own line terminator, so a bare
@@ -179,9 +202,14 @@ def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[An
 
 
 def _json_lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    """``{"name":value,...}`` per row: compact, keys in column order, non-ASCII as is."""
+    keys = [_json_string(name) + ":" for name in columns]
     for row in rows:
-        yield encode({name: json_value(value) for name, value in zip(columns, row, strict=True)})
+        yield (
+            "{"
+            + ",".join(key + json_text(value) for key, value in zip(keys, row, strict=True))
+            + "}"
+        )
 
 
 def _buffered_write(out: BinaryIO, pieces: Iterable[str]) -> None:
@@ -234,22 +262,14 @@ _WRITERS: dict[str, Callable[[BinaryIO, Sequence[str], Iterable[Sequence[Any]]],
 }
 
 
-def file_extension(fmt: str, *, compress: bool) -> str:
-    if fmt not in _WRITERS:
-        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    return f"{fmt}.gz" if compress else fmt
-
-
 @contextmanager
-def digest_stream(target: ByteSink, *, compress: bool) -> Iterator[tuple[BinaryIO, DigestWriter]]:
+def digest_stream(target: BinaryIO, *, compress: bool) -> Iterator[tuple[BinaryIO, DigestWriter]]:
     """Yield ``(stream to write, digest)``; gzip sits between them when ``compress`` is on.
 
     The gzip header carries no name or time (``mtime=0``), so the same rows give the same bytes.
     """
     digest = DigestWriter(target)
     if not compress:
-        # The writers take a BinaryIO; DigestWriter and GzipFile are binary streams with every
-        # method they use, but not that nominal type.
         yield digest, digest  # type: ignore[misc]
         digest.flush()
         return

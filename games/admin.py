@@ -6,7 +6,6 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from exports.admin import export_selected
 from games import services
 from games.models import Score
 
@@ -39,7 +38,7 @@ class ScoreAdmin(admin.ModelAdmin):
     list_per_page = 50
     # At a million scores an unfiltered COUNT(*) per page view buys nothing.
     show_full_result_count = False
-    actions = ["flag_scores", "unflag_scores", export_selected]
+    actions = ["flag_scores", "unflag_scores"]
     readonly_fields = [
         "player",
         "mode",

@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 
 FORMATS = ("csv", "json", "jsonl")
+
+# Columns an items export carries that an import never sets (the database assigns them), so an
+# exported file imports back as it is (round trip); they are dropped, not refused.
+EXPORT_ONLY_COLUMNS = frozenset({"id", "created_at", "updated_at"})
+_WHITESPACE = re.compile(r"[ \t\r\n]*")  # JSON's insignificant whitespace
 
 
 class ImportFormatError(ValueError):
@@ -27,13 +33,17 @@ def format_for(path: str) -> str | None:
 
 def read_rows(stream: IO[str], fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
     if fmt == "csv":
-        yield from _read_csv(stream)
+        rows = _read_csv(stream)
     elif fmt == "jsonl":
-        yield from _read_jsonl(stream)
+        rows = _read_jsonl(stream)
     elif fmt == "json":
-        yield from _read_json(stream.read())
+        rows = _read_json(stream.read())
     else:
         raise ValueError(f"unknown format {fmt!r}")
+    for line, row in rows:
+        if EXPORT_ONLY_COLUMNS.intersection(row):
+            row = {key: value for key, value in row.items() if key not in EXPORT_ONLY_COLUMNS}
+        yield line, row
 
 
 def _read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -69,9 +79,14 @@ def _read_jsonl(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
 def _read_json(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
     """Walk a top-level JSON array object by object, so each row knows its line number."""
     decoder = json.JSONDecoder()
+    # Positions only move forward, so each call counts the newlines since the previous one:
+    # the whole walk reads the text once (counting from the start each time was quadratic).
+    counted = {"pos": 0, "line": 1}
 
     def line_at(pos: int) -> int:
-        return text.count("\n", 0, pos) + 1
+        counted["line"] += text.count("\n", counted["pos"], pos)
+        counted["pos"] = pos
+        return counted["line"]
 
     pos = _skip_ws(text, 0)
     if pos >= len(text) or text[pos] != "[":
@@ -99,6 +114,5 @@ def _read_json(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def _skip_ws(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos] in " \t\r\n":
-        pos += 1
-    return pos
+    match = _WHITESPACE.match(text, pos)
+    return match.end() if match else pos

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import overload
+from typing import TypedDict, overload
+from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -47,7 +48,9 @@ def env_bool(name: str, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
     value = _raw(name)
     if not value:
         return default
@@ -57,6 +60,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}.") from None
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be >= {minimum}, got {number}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be <= {maximum}, got {number}.")
     return number
 
 
@@ -87,3 +92,50 @@ def env_rates(name: str, defaults: dict[str, str]) -> dict[str, str]:
             )
         rates[scope] = rate
     return rates
+
+
+_MQTT_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+
+
+class MqttBroker(TypedDict):
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+
+def env_mqtt_url(name: str, default: str) -> MqttBroker:
+    """``mqtt://[user[:password]@]host[:port]`` (``mqtts://`` for TLS) as connection options:
+    ``host``, ``port``, ``username``, ``password`` (percent-decoded) and ``tls``."""
+    raw = env_str(name, default) or default
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} is not a valid MQTT URL: {exc}.") from None
+    if parts.scheme not in _MQTT_DEFAULT_PORTS:
+        raise ImproperlyConfigured(
+            f"{name} must start with mqtt:// or mqtts:// (TLS), got {raw.split('://')[0]!r}."
+        )
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"{name} must name a host, e.g. mqtt://127.0.0.1:1883.")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"{name} takes no path or query: the topics come from MQTT_TOPIC_PREFIX."
+        )
+    return {
+        "host": parts.hostname,
+        "port": port or _MQTT_DEFAULT_PORTS[parts.scheme],
+        "username": unquote(parts.username) if parts.username else None,
+        "password": unquote(parts.password) if parts.password is not None else None,
+        "tls": parts.scheme == "mqtts",
+    }
+
+
+def env_match(name: str, default: str, pattern: str, *, says: str) -> str:
+    """A string that must match ``pattern`` entirely; ``says`` describes the accepted form."""
+    value = env_str(name, default)
+    if value is None or not re.fullmatch(pattern, value):
+        raise ImproperlyConfigured(f"{name} must be {says}, got {value!r}.")
+    return value

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -30,8 +32,8 @@ def _isolated_cache():
 
 
 @pytest.fixture(autouse=True)
-def _isolated_export_storage(settings, tmp_path):
-    """Exports from any test (seed_demo, the browser, faults) go to a per-test directory.
+def local_exports(settings, tmp_path) -> Path:
+    """This test's local export directory: exports from any test go to a per-test directory.
 
     Test databases roll back and reuse ids, but files would stay in var/exports and collide with
     the next test's never-reused key.

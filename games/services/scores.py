@@ -16,6 +16,7 @@ from django.utils import timezone
 from games import rules
 from games.models import Mode, Score
 from games.services.leaderboards import leaderboard_offer, leaderboard_rebuild_player
+from targets_site import metrics
 from targets_site.errors import InvalidInput, Unprocessable
 
 # Clocks drift; a score "from the future" by less than this is a clock, not a forgery.
@@ -162,6 +163,7 @@ def score_submit(*, player: User, data: dict[str, Any], digest: str) -> tuple[Sc
             get_user_model().objects.select_for_update().filter(pk=player.pk).first()
             score.save()
             leaderboard_offer(score=score)
+            metrics.score_submitted(verified=score.verified)
     except IntegrityError:
         existing = _existing_submission(
             player=player, submission_id=data["submission_id"], digest=digest

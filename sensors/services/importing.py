@@ -71,7 +71,16 @@ def readings_import(
     known = dict(Sensor.objects.values_list("code", "id"))
     errors: list[tuple[int, str]] = []
 
-    if [cell.lower() for cell in header] == LONG_HEADER:
+    lowered = [cell.lower() for cell in header]
+    # The long columns in any order: an exported readings CSV (sensor,timestamp,value) imports
+    # back as it is.
+    order = (
+        [lowered.index(name) for name in LONG_HEADER]
+        if sorted(lowered) == sorted(LONG_HEADER)
+        else None
+    )
+    reorder = order is not None and order != [0, 1, 2]
+    if order is not None:
         layout = "long"
         columns: list[int] = []
     elif header and header[0].lower() == "timestamp" and len(header) > 1:
@@ -88,7 +97,13 @@ def readings_import(
         columns = [sensor_id for sensor_id in found if sensor_id]  # every one is known here
     else:
         raise ReadingsImportError(
-            [(1, "Expected the header 'timestamp,sensor,value' or 'timestamp,<code>,<code>...'.")]
+            [
+                (
+                    1,
+                    "Expected the header 'timestamp,sensor,value' (in any order) or "
+                    "'timestamp,<code>,<code>...'.",
+                )
+            ]
         )
 
     body_start = stream.tell()
@@ -117,6 +132,8 @@ def readings_import(
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
+            if reorder and len(row) == 3:
+                row = [row[order[0]], row[order[1]], row[order[2]]]  # type: ignore[index]
             if layout == "long" and not errors:
                 # The common case inline (this loop runs once per line of a million-line file);
                 # anything unusual goes to _long_row, which accepts or explains it.

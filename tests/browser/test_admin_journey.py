@@ -152,22 +152,6 @@ def test_the_item_list_is_readable_with_prices_as_entered(admin_page):
     assert "1200.00" in row.inner_text()
 
 
-@pytest.fixture
-def local_exports(settings, tmp_path):
-    """Exports go to a per-test directory, never the project's var/exports."""
-    root = tmp_path / "exports-storage"
-    settings.EXPORTS_STORAGE = "local"
-    settings.EXPORTS_LOCAL_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
-
-
 def test_a_finished_export_downloads_from_the_export_list(admin_page, local_exports):
     from exports.services import export_run
 

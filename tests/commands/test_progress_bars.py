@@ -30,22 +30,6 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TQDM_BAR = re.compile(r"\w: .*\[\d\d:\d\d")
 
 
-@pytest.fixture(autouse=True)
-def local_exports(settings, tmp_path) -> Path:
-    """Exports go to a per-test directory, never the project's var/exports."""
-    root = tmp_path / "exports-storage"
-    settings.EXPORTS_STORAGE = "local"
-    settings.EXPORTS_LOCAL_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root
-
-
 @contextmanager
 def terminal() -> Iterator[tuple[io.TextIOWrapper, Callable[[], str]]]:
     """A writable pseudo-terminal and a function returning what was written to it."""

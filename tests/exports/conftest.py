@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.s3_server import SeaweedS3
@@ -13,12 +11,6 @@ def s3_server(tmp_path_factory):
     server = SeaweedS3.start(tmp_path_factory.mktemp("seaweedfs"))
     yield server
     server.stop()
-
-
-@pytest.fixture
-def local_exports(_isolated_export_storage) -> Path:
-    """This test's local export directory (tests/conftest.py gives every test its own)."""
-    return _isolated_export_storage
 
 
 @pytest.fixture
@@ -34,3 +26,10 @@ def s3_bucket(s3_server, settings) -> str:
         "region_name": s3_server.region,
     }
     return bucket
+
+
+@pytest.fixture
+def python_writer(monkeypatch):
+    """Rows through the ORM and the Python writers, on PostgreSQL too (not COPY): for tests
+    that feed or break the row stream itself."""
+    monkeypatch.setattr("exports.pipeline.produce.uses_postgres_copy", lambda: False)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.faults.servers import sqlite_site_copy
@@ -20,19 +18,3 @@ def fault_s3_server(tmp_path_factory):
     server = SeaweedS3.start(tmp_path_factory.mktemp("seaweedfs-faults"))
     yield server
     server.stop()
-
-
-@pytest.fixture
-def local_exports(settings, tmp_path) -> Path:
-    """Local exports go to a per-test directory, never the project's var/exports."""
-    root = tmp_path / "exports-storage"
-    settings.EXPORTS_STORAGE = "local"
-    settings.EXPORTS_LOCAL_ROOT = root
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "exports": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": root, "base_url": None},
-        },
-    }
-    return root

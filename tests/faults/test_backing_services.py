@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 
 import psycopg
 import pytest
 import requests
+from django.conf import settings
 
 from tests.faults.servers import (
     CuttableProxy,
@@ -27,7 +29,16 @@ from tests.faults.servers import (
 
 pytestmark = pytest.mark.slow
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
+
+def _postgres_server() -> tuple[str, int, dict[str, str]]:
+    """Host, port and credentials of the PostgreSQL server the suite runs on (DATABASE_URL)."""
+    database = settings.DATABASES["default"]
+    host = database.get("HOST") or "127.0.0.1"
+    port = int(database.get("PORT") or 5432)
+    credentials = {"user": database.get("USER") or "postgres"}
+    if database.get("PASSWORD"):
+        credentials["password"] = database["PASSWORD"]
+    return host, port, credentials
 
 
 def _json_error(response: requests.Response, status: int) -> dict:
@@ -38,18 +49,25 @@ def _json_error(response: requests.Response, status: int) -> dict:
 
 @pytest.fixture(scope="module")
 def site_behind_a_database_proxy(tmp_path_factory):
+    host, port, credentials = _postgres_server()
+
+    def admin_connection() -> psycopg.Connection:
+        return psycopg.connect(
+            host=host, port=port, dbname="postgres", autocommit=True, **credentials
+        )
+
     try:
-        psycopg.connect(f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres").close()
+        admin_connection().close()
     except psycopg.OperationalError:
-        pytest.skip("needs the PostgreSQL server on 127.0.0.1:5432")
+        pytest.skip(f"needs the PostgreSQL server at {host}:{port}")
     name = f"reliability_faults_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres", autocommit=True
-    ) as admin:
+    with admin_connection() as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     tmp = tmp_path_factory.mktemp("dbdown")
-    proxy = CuttableProxy(PG_HOST, PG_PORT).start()
-    env = production_env(DATABASE_URL=f"postgres://postgres@127.0.0.1:{proxy.port}/{name}")
+    proxy = CuttableProxy(host, port).start()
+    user = quote(credentials["user"], safe="")
+    password = f":{quote(credentials['password'], safe='')}" if "password" in credentials else ""
+    env = production_env(DATABASE_URL=f"postgres://{user}{password}@127.0.0.1:{proxy.port}/{name}")
     server = None
     try:
         token = migrated_with_staff_token(env)
@@ -59,9 +77,7 @@ def site_behind_a_database_proxy(tmp_path_factory):
         if server:
             server.stop()
         proxy.stop()
-        with psycopg.connect(
-            f"host={PG_HOST} port={PG_PORT} user=postgres dbname=postgres", autocommit=True
-        ) as admin:
+        with admin_connection() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import io
 import os
+import pwd
 import resource
+import shutil
 import signal
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -89,6 +95,8 @@ def test_an_exception_half_way_to_s3_leaves_no_object_and_a_rerun_succeeds(
 
     from exports.datasets import Dataset
 
+    # The Python writer on PostgreSQL too: this test breaks the ORM's row stream.
+    monkeypatch.setattr("exports.pipeline.produce.uses_postgres_copy", lambda: False)
     original_rows = Dataset.rows
     monkeypatch.setattr(Dataset, "rows", failing_rows)
     with pytest.raises(CommandError, match="half-way"):
@@ -103,21 +111,74 @@ def test_an_exception_half_way_to_s3_leaves_no_object_and_a_rerun_succeeds(
     assert len(fault_s3_server.object_keys(bucket)) == 1
 
 
-def test_an_unwritable_export_directory_fails_with_the_reason_and_no_file(local_exports):
-    if os.geteuid() == 0:
-        pytest.skip("root ignores directory permissions")
-    make_items(5)
-    local_exports.mkdir(parents=True)
-    local_exports.chmod(0o500)
+@contextmanager
+def privileges_dropped() -> Iterator[None]:
+    """Run the block as ``nobody`` when the tests run as root (as CI does).
+
+    Root ignores directory permissions, so as root an unwritable directory cannot fail the way
+    it fails for the unprivileged user a production worker runs as. Only the effective ids
+    change, so the block ends as root again.
+    """
+    if os.geteuid() != 0:
+        yield
+        return
+    nobody = pwd.getpwnam("nobody")
+    groups = os.getgroups()
+    os.setgroups([])
+    os.setegid(nobody.pw_gid)
+    os.seteuid(nobody.pw_uid)
     try:
-        with pytest.raises(CommandError):
-            export_data("items", "--format", "csv")
-        export = Export.objects.get()
-        assert export.status == "failed"
-        assert "Permission denied" in export.error
-        assert files_under(local_exports) == []
+        yield
     finally:
-        local_exports.chmod(0o700)
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(groups)
+
+
+@pytest.fixture
+def export_directory_anyone_may_enter(settings):
+    """The local export directory, outside pytest's temporary directory (only root may enter
+    that), so that a dropped-privileges export meets this directory's own permissions."""
+    base = Path(tempfile.mkdtemp(prefix="targets-exports-"))
+    base.chmod(0o755)
+    root = base / "exports-storage"
+    root.mkdir()
+    root.chmod(0o755)
+    settings.EXPORTS_LOCAL_ROOT = root
+    storage = {**settings.STORAGES["exports"], "OPTIONS": {"location": root, "base_url": None}}
+    settings.STORAGES = {**settings.STORAGES, "exports": storage}
+    yield root
+    for path in (root, *root.rglob("*")):
+        if path.is_dir():
+            path.chmod(0o755)
+    shutil.rmtree(base)
+
+
+def test_an_unwritable_export_directory_fails_with_the_reason_and_no_file(
+    export_directory_anyone_may_enter,
+):
+    root = export_directory_anyone_may_enter
+    make_items(5)
+    # Writable: succeeds (and imports, as root, every module the export path needs: the
+    # interpreter's own library may be readable by root alone).
+    export_data("items", "--format", "csv")
+    written = files_under(root)
+    for path in (root, *root.rglob("*")):
+        if path.is_dir():
+            path.chmod(0o555)
+
+    with privileges_dropped(), pytest.raises(CommandError):
+        export_data("items", "--format", "csv")
+    failed = Export.objects.get(status="failed")
+    assert "Permission denied" in failed.error
+    assert files_under(root) == written
+
+    for path in (root, *root.rglob("*")):
+        if path.is_dir():
+            path.chmod(0o755)
+    export_data("items", "--format", "csv")
+    assert Export.objects.filter(status="succeeded", rows=5).count() == 2
+    assert len(files_under(root)) == 2
 
 
 def test_an_export_directory_that_is_a_file_fails_with_the_reason_and_no_file(local_exports):

@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from games import rules, services
+from games.client.app import score_payload
 from games.models import Score
 
 
@@ -29,22 +30,11 @@ def bot_payload(
     played_at: dt.datetime | None = None,
     with_shots: bool = True,
 ) -> dict[str, Any]:
-    """A JSON body exactly as the client sends it for a round the bot played."""
-    game = rules.bot_round(mode, seed, duration_s)
-    result = game.result
-    body = {
-        "mode": mode,
-        "points": result.points,
-        "hits": result.hits,
-        "misses": result.misses,
-        "duration_s": duration_s,
-        "replay": game.replay(),
-        "client_version": "test",
-        "played_at": (played_at or timezone.now() - dt.timedelta(minutes=1)).isoformat(),
-        "submission_id": str(uuid.uuid4()),
-    }
-    if with_shots:
-        body["shots"] = [shot.as_detail() for shot in result.shots]
+    """A JSON body exactly as the client builds it (its own ``score_payload``) for a bot round."""
+    body = score_payload(rules.bot_round(mode, seed, duration_s), mode=mode, duration_s=duration_s)
+    body["played_at"] = (played_at or timezone.now() - dt.timedelta(minutes=1)).isoformat()
+    if not with_shots:
+        body.pop("shots", None)
     return body
 
 

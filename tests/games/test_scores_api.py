@@ -292,6 +292,29 @@ def test_a_replay_with_a_shot_moved_onto_the_bullseye_does_not_verify(alice):
     assert replayed > claimed
 
 
+@pytest.mark.parametrize(
+    ("mode", "seed", "hit_shift"),
+    [("bullseye", 1, +1), ("bullseye", 4, -1), ("moving", 2, +1), ("moving", 1, -1)],
+)
+def test_a_replay_with_the_claimed_points_but_another_hit_miss_split_does_not_verify(
+    alice, mode, seed, hit_shift
+):
+    # Points alone are not the claim: the replay must give the same hits and misses too.
+    body = bot_payload(mode, seed=seed, with_shots=False)
+    body["hits"] += hit_shift
+    body["misses"] -= hit_shift
+    assert body["misses"] >= 0
+    assert rules.min_points(mode, body["hits"]) <= body["points"]
+    assert body["points"] <= rules.max_points(mode, body["hits"])
+    score = post_edited(alice, body)
+    assert score.replay_points == score.points
+    assert score.verified is False
+    assert score.replay_difference == {
+        "hits": (body["hits"], body["hits"] - hit_shift),
+        "misses": (body["misses"], body["misses"] + hit_shift),
+    }
+
+
 def test_a_replay_with_a_changed_seed_does_not_verify(alice):
     body = bot_payload("moving", seed=21, with_shots=False)
     body["replay"]["seed"] = 22

@@ -39,11 +39,28 @@ def test_unsorted_input_is_sorted_before_decimation():
     assert kept_t.tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
-def test_points_outside_the_range_are_clamped_into_the_edge_columns():
-    kept_t, _ = decimate_minmax(
-        np.array([-5.0, 0.0, 5.0, 15.0]), np.array([1.0, 2.0, 3.0, 4.0]), start=0, end=10, columns=2
-    )
-    assert kept_t.size == 4
+def test_points_outside_the_range_fall_into_the_edge_columns_and_add_no_columns():
+    # 1,000 points before ``start`` and 1,000 after ``end``, with the range split in 4 columns:
+    # clamped into the first and last column, they may add no points beyond 2 per column.
+    t = np.arange(-1000.0, 1400.0)
+    v = np.sin(t / 7.0)
+    v[500] = 5.0  # before the range: the first column's maximum
+    v[2200] = -5.0  # after the range: the last column's minimum
+    kept_t, kept_v = decimate_minmax(t, v, start=0, end=400, columns=4)
+    assert kept_t.size <= 8
+    assert 5.0 in kept_v and -5.0 in kept_v
+    first, last = kept_t[kept_t < 100], kept_t[kept_t >= 300]
+    assert first.size <= 2 and -500.0 in first
+    assert last.size <= 2 and 1200.0 in last
+
+
+def test_a_point_exactly_at_the_end_belongs_to_the_last_column():
+    # (end - start) * columns / span is ``columns``: one past the last column unless clamped.
+    t = np.array([0.0, 1.0, 2.0, 3.0, 4.0])
+    v = np.array([0.0, 1.0, 0.5, 0.7, 0.6])
+    kept_t, _ = decimate_minmax(t, v, start=0, end=4, columns=2)
+    # Column 1 holds 2, 3 and 4: only its minimum (2) and maximum (3) are kept.
+    assert kept_t.tolist() == [0.0, 1.0, 2.0, 3.0]
 
 
 def test_zero_columns_is_refused():
