@@ -3,11 +3,12 @@ from __future__ import annotations
 from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.exceptions import NotAuthenticated
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -41,15 +42,16 @@ class ObtainTokenView(APIView):
         return Response({"token": token.key})
 
 
-def signed_in_user(request: Request) -> User:
-    """The request's user, for views whose permission already required a signed-in one.
+def signed_in_user(request: HttpRequest | Request) -> User:
+    """The request's user, for API views and admin actions that already required a signed-in one.
 
     ``request.user`` may be an ``AnonymousUser``; services take a real ``User``. Should a view's
-    permissions ever let an anonymous caller through, this is a 401, not a crash further down.
+    permissions ever let an anonymous caller through, this is a 403 (in the API and the admin
+    alike), not a crash further down.
     """
     user = request.user
     if not isinstance(user, User):
-        raise NotAuthenticated()
+        raise PermissionDenied("Sign in first.")
     return user
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass
 from typing import TypedDict, overload
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -139,3 +140,76 @@ def env_match(name: str, default: str, pattern: str, *, says: str) -> str:
     if value is None or not re.fullmatch(pattern, value):
         raise ImproperlyConfigured(f"{name} must be {says}, got {value!r}.")
     return value
+
+
+@dataclass(frozen=True)
+class EmailConfig:
+    backend: str
+    host: str = "localhost"
+    port: int = 25
+    user: str = ""
+    password: str = ""
+    use_tls: bool = False
+    use_ssl: bool = False
+    timeout: int = 10
+
+
+_EMAIL_SCHEMES = {
+    # scheme: (backend, default port, STARTTLS, implicit TLS)
+    "smtp": ("django.core.mail.backends.smtp.EmailBackend", 25, False, False),
+    "smtp+tls": ("django.core.mail.backends.smtp.EmailBackend", 587, True, False),
+    "smtps": ("django.core.mail.backends.smtp.EmailBackend", 465, False, True),
+}
+_EMAIL_LOCAL = {
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+
+
+def parse_email_url(name: str, value: str) -> EmailConfig:
+    """``console://`` (default), ``locmem://``, ``smtp://[user:pass@]host[:port]`` (plain),
+    ``smtp+tls://…`` (STARTTLS, port 587) or ``smtps://…`` (TLS, port 465); ``?timeout=S``."""
+
+    def bad(why: str) -> ImproperlyConfigured:
+        return ImproperlyConfigured(
+            f"{name} must be console://, locmem://, smtp://, smtp+tls:// or smtps:// "
+            f"(e.g. smtp+tls://user:password@mail.example.com:587): {why}."
+        )
+
+    try:
+        url = urlsplit(value)
+        port = url.port
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+    scheme = url.scheme.lower()
+    query = parse_qs(url.query, keep_blank_values=True, strict_parsing=False)
+    unknown = sorted(set(query) - {"timeout"})
+    if unknown:
+        raise bad(f"unknown option {unknown[0]!r}")
+    timeout = 10
+    if "timeout" in query:
+        raw = query["timeout"][-1]
+        if not raw.isdigit() or int(raw) < 1:
+            raise bad(f"timeout must be a whole number of seconds >= 1, got {raw!r}")
+        timeout = int(raw)
+    if scheme in _EMAIL_LOCAL:
+        if url.netloc or url.path.strip("/"):
+            raise bad(f"{scheme}:// takes no host or path")
+        return EmailConfig(backend=_EMAIL_LOCAL[scheme], timeout=timeout)
+    if scheme not in _EMAIL_SCHEMES:
+        raise bad(f"unknown scheme {scheme!r}" if scheme else "no scheme")
+    if not url.hostname:
+        raise bad("no host")
+    if url.path.strip("/"):
+        raise bad("an SMTP URL has no path")
+    backend, default_port, use_tls, use_ssl = _EMAIL_SCHEMES[scheme]
+    return EmailConfig(
+        backend=backend,
+        host=url.hostname,
+        port=port or default_port,
+        user=unquote(url.username or ""),
+        password=unquote(url.password or ""),
+        use_tls=use_tls,
+        use_ssl=use_ssl,
+        timeout=timeout,
+    )

@@ -38,9 +38,12 @@ API_ROOT_ROUTES = {
     "readings": "reading-list",
     "plots": "plot-readings",
     "players": "player-list",
+    "rounds": "round-list",
     "scores": "score-list",
     "leaderboards": "leaderboard-list",
     "exports": "export-list",
+    "notification-channels": "notificationchannel-list",
+    "notifications": "notification-list",
     "token": "auth-token",
 }
 

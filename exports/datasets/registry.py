@@ -190,7 +190,7 @@ _DEFINITIONS: tuple[Dataset, ...] = (
             _int("points"),
             _int("hits"),
             _int("misses"),
-            _int("duration_s"),
+            _float("duration_s"),
             _bool("verified"),
             _text("client_version"),
             _time("played_at"),

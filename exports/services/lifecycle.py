@@ -23,6 +23,7 @@ from exports.choices import TEXT_FORMATS, Format, Status, StorageKind
 from exports.datasets import dataset_get, filters_clean
 from exports.formats import WrittenFile
 from exports.models import Export
+from exports.notices import export_notify
 from exports.services.leases import lease_deadline
 from exports.storage import export_storage
 from targets_site.errors import Conflict, InvalidInput
@@ -184,6 +185,10 @@ def export_finish(
         ending = ending.filter(condition)
     with transaction.atomic():
         ended = bool(ending.update(**fields))
+        if ended:
+            # In the same transaction: export.succeeded / export.failed is queued exactly when
+            # the final status is written, never without it.
+            export_notify(export=Export.objects.get(pk=export.pk))
     if ended:
         logger.info("export %s %s %s", export.pk, status, reason)
     return ended

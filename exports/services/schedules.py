@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from exports.choices import Every, Status
 from exports.models import Export, ExportSchedule
-from exports.services.lifecycle import export_validate
+from exports.services.lifecycle import export_finish, export_validate
 from targets_site.errors import DomainError, InvalidInput
 
 logger = logging.getLogger("targets.exports")
@@ -157,8 +157,8 @@ def _schedule_run(pk: int, now: dt.datetime) -> Export | None:
         except DomainError as exc:
             # The schedule no longer makes a valid export (say S3 lost its settings): its run is
             # recorded as failed with the reason, and the window moves on like any other run's.
-            return Export.objects.create(
-                status=Status.FAILED,
+            failed = Export.objects.create(
+                status=Status.PENDING,
                 schedule=schedule,
                 requested_by=schedule.created_by,
                 dataset=schedule.dataset,
@@ -167,9 +167,16 @@ def _schedule_run(pk: int, now: dt.datetime) -> Export | None:
                 filters=request["filters"],
                 storage=schedule.storage,
                 fingerprint="",
-                error=f"Schedule {schedule.name!r}: {exc}",
-                finished_at=now,
             )
+            # Ended where every export ends (export_finish), so it is reported like any other.
+            export_finish(
+                export=failed,
+                status=Status.FAILED,
+                reason=f"Schedule {schedule.name!r}: {exc}",
+                from_statuses=(Status.PENDING,),
+            )
+            failed.refresh_from_db()
+            return failed
         return Export.objects.create(
             status=Status.PENDING, schedule=schedule, requested_by=schedule.created_by, **fields
         )

@@ -60,9 +60,16 @@ class MqttClient:
         with self._lock:
             return list(self.received)
 
-    def publish(self, topic: str, *payloads: object) -> None:
+    def publish(
+        self, topic: str, *payloads: object, qos: int = 1, properties: Properties | None = None
+    ) -> None:
         infos = [
-            self.client.publish(topic, p if isinstance(p, bytes) else json.dumps(p).encode(), qos=1)
+            self.client.publish(
+                topic,
+                p if isinstance(p, bytes) else json.dumps(p).encode(),
+                qos=qos,
+                properties=properties,
+            )
             for p in payloads
         ]
         for info in infos:

@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from sensors.models import Reading
 from tests.faults.servers import CuttableProxy
@@ -98,6 +100,21 @@ def test_readings_published_with_qos_1_are_stored(make_worker):
         (T0 + timedelta(seconds=1), 1.0),
         (T0 + timedelta(seconds=2), 2.0),
     ]
+    assert worker.terminate() == 0
+
+
+def test_messages_with_v5_properties_or_at_qos_0_or_2_are_stored_too(make_worker):
+    SensorFactory(code="meter")
+    worker, device = make_worker()
+    worker.start()
+    topic = worker.readings_topic("meter")
+    properties = Properties(PacketTypes.PUBLISH)
+    properties.ContentType = "application/json"
+    properties.UserProperty = ("device", "meter-7")
+    device.publish(topic, reading(0), properties=properties)
+    device.publish(topic, reading(1), qos=0)
+    device.publish(topic, reading(2), qos=2)
+    wait_for(lambda: stored("meter") == 3, what="3 readings stored")
     assert worker.terminate() == 0
 
 
