@@ -18,8 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
-from typing import Any, BinaryIO
+from json.encoder import encode_basestring as _json_string
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 FORMATS = ("csv", "json", "jsonl")  # written here; parquet is in exports/parquet.py
 
@@ -50,7 +53,7 @@ class DigestWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
+    def write(self, data: Buffer) -> int:
         view = memoryview(data)
         self._sha256.update(view)
         self._target.write(view)
@@ -174,6 +177,7 @@ def json_text(value: Any) -> str:
 
 def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    # CPython's TextIOWrapper write buffer size: an implementation attribute typeshed omits.
     text._CHUNK_SIZE = _TEXT_BUFFER  # type: ignore[attr-defined]
     writer = csv.writer(text, lineterminator="\n")
     # Python 3.11's writer quotes only the characters of its own line terminator, so a bare
@@ -267,6 +271,8 @@ def digest_stream(target: BinaryIO, *, compress: bool) -> Iterator[tuple[BinaryI
     """
     digest = DigestWriter(target)
     if not compress:
+        # The writers take a BinaryIO; DigestWriter and GzipFile are binary streams with every
+        # method they use, but not that nominal type.
         yield digest, digest  # type: ignore[misc]
         digest.flush()
         return
