@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -295,7 +296,7 @@ def _reconcile(
             summary.notifications += alert_notify(event=event, sensor=sensor, alert=alert)
 
 
-def alert_acknowledge(*, alert_id: int, user) -> Alert:
+def alert_acknowledge(*, alert_id: int, user: User) -> Alert:
     """Record that ``user`` has seen the alert; acknowledging twice is a 409."""
     with transaction.atomic():
         alert = (
