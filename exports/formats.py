@@ -188,6 +188,7 @@ def json_text(value: Any) -> str:
 
 def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=False)
+    # CPython's TextIOWrapper write buffer size: an implementation attribute typeshed omits.
     text._CHUNK_SIZE = _TEXT_BUFFER  # type: ignore[attr-defined]
     writer = csv.writer(text, lineterminator="\n")
     # Python 3.11's writer quotes only the characters of its own line terminator, so a bare
@@ -281,6 +282,8 @@ def digest_stream(target: BinaryIO, *, compress: bool) -> Iterator[tuple[BinaryI
     """
     digest = DigestWriter(target)
     if not compress:
+        # The writers take a BinaryIO; DigestWriter and GzipFile are binary streams with every
+        # method they use, but not that nominal type.
         yield digest, digest  # type: ignore[misc]
         digest.flush()
         return
