@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def parquet_from_rows(path: Path, schema: pa.Schema, rows: Iterable[Sequence[Any
     return count
 
 
-def _table(pa, schema: pa.Schema, rows: list[Sequence[Any]]) -> pa.Table:
+def _table(pa: ModuleType, schema: pa.Schema, rows: list[Sequence[Any]]) -> pa.Table:
     arrays = []
     for index, field in enumerate(schema):
         values = [row[index] for row in rows]

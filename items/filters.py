@@ -4,7 +4,7 @@ import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
 
 from items.models import Item
-from targets_site.query import StrictBooleanFilter
+from targets_site.filters import StrictBooleanFilter
 
 
 class ItemFilter(django_filters.FilterSet):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 
 
-def per_database_file(default: Path, database: dict[str, Any] | None = None) -> Path:
+def per_database_file(default: Path, database: Mapping[str, Any] | None = None) -> Path:
     """``default`` for the embedded SQLite database, a sibling named after any other database.
 
     ``var/demo-admin-password.txt`` stays the README's file; a demo seeded on PostgreSQL writes

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from rest_framework import pagination
+from rest_framework.request import Request
 
 from targets_site.query import query_int
 
@@ -16,7 +17,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def get_page_size(self, request) -> int:
+    def get_page_size(self, request: Request) -> int | None:
+        if self.page_size is None:  # no PAGE_SIZE setting: DRF's "do not paginate"
+            return None
         # Absent or empty (``?page_size=``) means the default; above the cap is the cap.
         return query_int(
             request.query_params,

@@ -14,18 +14,14 @@ An absent or empty parameter (``?open=``) means "not given": the default.
 
 ``query_*`` take ``request.query_params`` (any mapping) and raise ``InvalidInput`` with
 ``{name: [message]}``; ``parse_*`` are the underlying pure functions raising ``ValueError``.
-``StrictBooleanFilter`` is the django-filter form of the boolean rule.
+``targets_site.filters.StrictBooleanFilter`` is the django-filter form of the boolean rule.
+This module imports nothing of DRF or django-filter: commands use it without paying for them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-
-import django_filters
-from django import forms
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from targets_site.errors import InvalidInput
 
@@ -162,27 +158,3 @@ def query_int(
         return parse_int(raw, minimum=minimum, maximum=maximum, clamp=clamp)
     except ValueError as exc:
         raise InvalidInput(details={name: [str(exc)]}) from None
-
-
-class StrictBooleanField(forms.Field):
-    """A form field for the boolean rule (``true/false/1/0``), for django-filter."""
-
-    def to_python(self, value: object) -> bool | None:
-        if value in (None, ""):
-            return None
-        try:
-            return parse_bool(str(value))
-        except ValueError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
-
-    def validate(self, value: object) -> None:
-        # An absent filter is allowed; Field.validate would call False "required but missing".
-        if value is None and self.required:
-            raise forms.ValidationError(self.error_messages["required"], code="required")
-
-
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBooleanFilter(django_filters.Filter):
-    """A django-filter boolean with the one rule: ``true``/``false``/``1``/``0``, else a 400."""
-
-    field_class = StrictBooleanField

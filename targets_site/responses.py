@@ -9,15 +9,23 @@ plain Django response that no renderer touches.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.http import HttpResponse
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
 
 
 class BinaryOrJsonErrors(DefaultContentNegotiation):
     """Errors render as JSON whatever the client accepts; success bypasses the renderers."""
 
-    def select_renderer(self, request, renderers, format_suffix=None) -> tuple[BaseRenderer, str]:
+    def select_renderer(
+        self,
+        request: Request,
+        renderers: Iterable[BaseRenderer],
+        format_suffix: str | None = None,
+    ) -> tuple[BaseRenderer, str]:
         return JSONRenderer(), JSONRenderer.media_type
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import ApiKey
-from exports.models import ExportSchedule
+from exports.models import Export, ExportSchedule
 from notifications.models import NotificationChannel
 from sensors.models import Alert, Reading, Sensor
 from tests.games.factories import bot_payload
@@ -36,16 +36,17 @@ def device_client(client_for, make_user):
 
 @pytest.fixture
 def root_client(client_for, make_user, sensor):
-    """A superuser (every permission), with one of each resource at id 1 for paths to land on."""
+    """A superuser (every permission), with a row numbered 1 for every ``{id}`` path to land on."""
     ItemFactory(pk=1)
     Alert.objects.create(
         pk=1, sensor=sensor, kind="high", opened_at=timezone.now(), peak_value=70, reading_count=1
     )
-    root = make_user("root", is_staff=True, is_superuser=True)
-    ExportSchedule.objects.create(pk=1, name="daily", dataset="items", next_run_at=timezone.now())
+    Export.objects.create(pk=1, dataset="items", format="csv", fingerprint="one")
+    ExportSchedule.objects.create(pk=1, name="nightly", dataset="items", next_run_at=timezone.now())
     NotificationChannel.objects.create(
-        pk=1, name="ops", kind="webhook", target="https://example.org/hook", events=["alert.opened"]
+        pk=1, name="ops", kind="email", target="ops@example.com", events=["alert.opened"]
     )
+    root = make_user("root", is_staff=True, is_superuser=True)
     ApiKey.objects.create(pk=1, owner=root, name="k", prefix="tgt_00000000", hash="0" * 64)
     return client_for(root)
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
@@ -19,7 +20,7 @@ DEMO_APPS = ["items", "notifications", "sensors", "accounts", "games", "exports"
 ADMIN_PASSWORD_FILE = settings.VAR_DIR / "demo-admin-password.txt"
 
 
-def admin_password_file(database: dict[str, Any] | None = None) -> Path:
+def admin_password_file(database: Mapping[str, Any] | None = None) -> Path:
     """Where the demo admin's password is kept: one file per database."""
     return per_database_file(ADMIN_PASSWORD_FILE, database)
 
