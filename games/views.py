@@ -25,8 +25,8 @@ from games.serializers import (
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.errors import NotFound
+from targets_site.users import signed_in_user
 
 
 class PlayerRegisterView(APIView):

@@ -28,8 +28,8 @@ from sensors.serializers import (
     SensorSerializer,
     StatBucketSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.permissions import IsStaff
+from targets_site.users import signed_in_user
 
 MAX_PLOT_SENSORS = 10
 RANGE_PARAMETERS = [
