@@ -18,8 +18,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
-from typing import Any, BinaryIO
+from json.encoder import encode_basestring as _json_string
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+if TYPE_CHECKING:
+    from typing_extensions import Buffer
 
 FORMATS = ("csv", "json", "jsonl")  # written here; parquet is in exports/parquet.py
 
@@ -50,7 +53,7 @@ class DigestWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data: bytes | bytearray | memoryview) -> int:
+    def write(self, data: Buffer) -> int:
         view = memoryview(data)
         self._sha256.update(view)
         self._target.write(view)

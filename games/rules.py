@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 MODES = ("moving", "bullseye")
 TICK_RATE = 120
@@ -207,7 +208,7 @@ class ShotResult:
     ring: int | None  # bullseye ring 1..7; 1 for a hit on the square; None for a miss
     points: int
 
-    def as_detail(self) -> dict:
+    def as_detail(self) -> dict[str, Any]:
         """The score API's ``shots`` entry: ``{x, y, hit, ring}`` relative to the target centre."""
         return {"x": self.dx, "y": self.dy, "hit": self.hit, "ring": self.ring}
 
@@ -288,7 +289,7 @@ class Round:
         if self.mode == "bullseye":
             ring = ring_for(dx, dy)
             hit = ring is not None
-            points = RING_POINTS[ring - 1] if hit else 0
+            points = RING_POINTS[ring - 1] if ring is not None else 0
         else:
             hit = square_hit(dx, dy)
             ring = 1 if hit else None
@@ -306,7 +307,7 @@ class Round:
         self.replay_shots.append(Shot(tick, x, y))
         return shot
 
-    def replay(self) -> dict:
+    def replay(self) -> dict[str, Any]:
         """The ``replay`` object the client sends with its score."""
         return {
             "seed": self.seed,
@@ -330,7 +331,7 @@ def ticks_for(duration_s: float, tick_rate: int = TICK_RATE) -> int:
     return round(duration_s * tick_rate)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -25,6 +25,7 @@ from games.serializers import (
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
+from targets_site.auth import signed_in_user
 from targets_site.errors import NotFound
 
 
@@ -77,7 +78,7 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         serializer = ScoreSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         score, created = services.score_submit(
-            player=request.user,
+            player=signed_in_user(request),
             data=serializer.validated_data,
             digest=services.submission_digest(request.data),
         )
@@ -95,7 +96,9 @@ class RoundIssueView(APIView):
     def post(self, request: Request) -> Response:
         serializer = RoundRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        game_round = services.round_issue(player=request.user, **serializer.validated_data)
+        game_round = services.round_issue(
+            player=signed_in_user(request), **serializer.validated_data
+        )
         return Response(RoundSerializer(game_round).data, status=status.HTTP_201_CREATED)
 
 
@@ -114,7 +117,7 @@ class ScoreTargetView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         scores = Score.objects.all()
         if not request.user.is_staff:
-            scores = scores.filter(player=request.user)
+            scores = scores.filter(player=signed_in_user(request))
         score = scores.select_related("player").get(pk=pk)
         title = f"{score.player.get_username()} - {score.mode} - {score.points} pts"
         png = plots.target_png(mode=score.mode, shots=score.shots, title=title)
@@ -199,7 +202,7 @@ class LeaderboardMeView(APIView):
     )
     def get(self, request: Request, mode: str) -> Response:
         board, _ = _board(request, mode)
-        standing = selectors.leaderboard_me(board=board, player=request.user)
+        standing = selectors.leaderboard_me(board=board, player=signed_in_user(request))
         if standing is None:
             raise NotFound("You have no score on this leaderboard yet.", code="not_ranked")
         return Response(

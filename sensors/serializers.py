@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 import re
 
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
 from sensors.models import MAX_MIN_DURATION_S, SENSOR_CODE_PATTERN, Alert, Reading, Sensor
@@ -106,8 +107,8 @@ class BreachSerializer(serializers.ModelSerializer):
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    sensor = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    sensor = serializers.SlugRelatedField[Sensor](slug_field="code", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
     is_open = serializers.BooleanField(read_only=True)
 
     class Meta:

@@ -26,6 +26,7 @@ from sensors.serializers import (
     SensorSerializer,
     StatBucketSerializer,
 )
+from targets_site.auth import signed_in_user
 from targets_site.permissions import IsStaff
 
 MAX_PLOT_SENSORS = 10
@@ -139,7 +140,7 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
         """Staff acknowledge an alert; a second acknowledgement is 409."""
         sensor = self.get_object()
         alert = get_object_or_404(Alert, pk=int(alert_id), sensor=sensor)
-        alert = services.alert_acknowledge(alert_id=alert.pk, user=request.user)
+        alert = services.alert_acknowledge(alert_id=alert.pk, user=signed_in_user(request))
         return Response(AlertSerializer(alert).data)
 
     @extend_schema(

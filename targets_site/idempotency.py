@@ -89,10 +89,10 @@ def idempotency_claim(
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                record = IdempotencyKey.objects.create(
+                created = IdempotencyKey.objects.create(
                     owner=owner, user_id=user_id, key=key, **fresh
                 )
-            return Claim(record_id=record.pk)
+            return Claim(record_id=created.pk)
         except IntegrityError:
             pass
         record = IdempotencyKey.objects.filter(owner=owner, key=key).first()
@@ -246,7 +246,9 @@ class IdempotencyMiddleware:
             )
         if claim.stored is not None:
             return replay_response(claim.stored)
-        request._idempotency_record_id = claim.record_id
+        # Per-request state for process_response (read back with getattr); HttpRequest has no
+        # declared slot for it.
+        request._idempotency_record_id = claim.record_id  # type: ignore[attr-defined]
         return None
 
     @staticmethod

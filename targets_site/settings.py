@@ -26,6 +26,7 @@ from targets_site.env import (
     env_mqtt_url,
     env_rates,
     env_str,
+    parse_email_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "sensors",
     "games",
     "exports",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -314,6 +316,23 @@ SPECTACULAR_SETTINGS = {
         "targets_site.schema.add_error_responses",
     ],
 }
+
+# --- Email (notification channels of kind "email") -----------------------------------------
+
+# EMAIL_URL: console:// (default: messages are printed), smtp://user:pass@host:25,
+# smtp+tls://… (STARTTLS, 587), smtps://… (TLS, 465), locmem://; ?timeout=S.
+_email = parse_email_url("EMAIL_URL", env_str("EMAIL_URL", "console://") or "console://")
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+EMAIL_TIMEOUT = _email.timeout
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("EMAIL_FROM", "targets@localhost") or ""
+if "@" not in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(f"EMAIL_FROM must be an email address, got {DEFAULT_FROM_EMAIL!r}.")
 
 # Leaderboards count only replay-verified scores unless a request says otherwise.
 LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", True)

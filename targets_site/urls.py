@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("sensors.urls")),
     path("api/v1/", include("games.urls")),
     path("api/v1/", include("exports.urls")),
+    path("api/v1/", include("notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Last: any other /api/ path is a JSON 404, with debug on as well as off.

@@ -55,7 +55,7 @@ def readings_import(
     *,
     stream: TextIO,
     max_errors: int = 20,
-    on_lines: Callable[[int], None] | None = None,
+    on_lines: Callable[[int], object] | None = None,
 ) -> ImportSummary:
     """Import readings from an open text stream; raises ReadingsImportError naming bad lines."""
     # The header is read on its own so the body can be re-read from ``body_start``.
@@ -82,13 +82,11 @@ def readings_import(
     reorder = order is not None and order != [0, 1, 2]
     if order is not None:
         layout = "long"
-        columns: list[int | None] = []
+        columns: list[int] = []
     elif header and header[0].lower() == "timestamp" and len(header) > 1:
         layout = "wide"
-        columns = [known.get(code) for code in header[1:]]
-        unknown = [
-            code for code, sensor_id in zip(header[1:], columns, strict=True) if not sensor_id
-        ]
+        found = [known.get(code) for code in header[1:]]
+        unknown = [code for code, sensor_id in zip(header[1:], found, strict=True) if not sensor_id]
         duplicated = sorted({code for code in header[1:] if header[1:].count(code) > 1})
         if unknown:
             errors.append((1, f"Unknown sensor codes in the header: {', '.join(unknown[:10])}."))
@@ -96,6 +94,7 @@ def readings_import(
             errors.append((1, f"Sensor codes repeated in the header: {', '.join(duplicated)}."))
         if errors:
             raise ReadingsImportError(errors)
+        columns = [sensor_id for sensor_id in found if sensor_id]  # every one is known here
     else:
         raise ReadingsImportError(
             [
@@ -195,7 +194,7 @@ def _long_row(row: list[str], known: dict[str, int]) -> list[ReadingRow]:
     return [(sensor_id, timestamp, parse_value_text(raw_value))]
 
 
-def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
+def _wide_row(row: list[str], columns: list[int]) -> list[ReadingRow]:
     if len(row) != len(columns) + 1:
         raise ValueError(f"Expected {len(columns) + 1} fields, found {len(row)}.")
     timestamp = parse_timestamp(row[0].strip())

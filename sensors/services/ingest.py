@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import TracebackType
 from typing import Any
 
 from django.db import connection, transaction
@@ -127,7 +128,12 @@ class ReadingWriter:
             else:
                 seen[0], seen[1] = min(seen[0], low), max(seen[1], high)
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if self._copy_block is not None:
                 copy_block, self._copy_block, self._copy = self._copy_block, None, None
@@ -215,7 +221,9 @@ def readings_store(*, rows: Iterable[ReadingRow]) -> int:
     return write_readings(lambda writer: writer.write(rows)).created
 
 
-def _validate_row(row: object, known: dict[str, int]) -> tuple[ReadingRow | None, dict]:
+def _validate_row(
+    row: object, known: dict[str, int]
+) -> tuple[ReadingRow | None, dict[str, list[str]]]:
     if not isinstance(row, dict):
         return None, {"non_field_errors": ["Each reading must be an object."]}
     errors: dict[str, list[str]] = {}
@@ -245,6 +253,8 @@ def _validate_row(row: object, known: dict[str, int]) -> tuple[ReadingRow | None
             errors["value"] = [str(exc)]
     if errors:
         return None, errors
+    # No error: every field was present and parsed.
+    assert sensor_id is not None and timestamp is not None and value is not None
     return (sensor_id, timestamp, value), {}
 
 
