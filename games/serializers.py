@@ -126,7 +126,10 @@ class ShotListField(serializers.Field):
             raise serializers.ValidationError(
                 [f"Ensure this field has no more than {SHOTS_MAX} elements."]
             )
-        errors = {index: found for index, shot in enumerate(data) if (found := _shot_errors(shot))}
+        # Keyed by the shot's index, as DRF's ListField does.
+        errors = {
+            str(index): found for index, shot in enumerate(data) if (found := _shot_errors(shot))
+        }
         if errors:
             raise serializers.ValidationError(errors)
         return [
