@@ -65,7 +65,15 @@ class SensorAdmin(admin.ModelAdmin):
         (None, {"fields": ["code", "name", "unit", "is_active"]}),
         (
             "Thresholds",
-            {"fields": ["low_threshold", "high_threshold", "hysteresis", "min_duration"]},
+            {
+                "fields": [
+                    "low_threshold",
+                    "high_threshold",
+                    "hysteresis",
+                    "min_duration",
+                    "max_silence",
+                ]
+            },
         ),
         ("Readings", {"fields": ["plot", "created_at", "updated_at"]}),
     ]

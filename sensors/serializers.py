@@ -6,7 +6,14 @@ import re
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
-from sensors.models import MAX_MIN_DURATION_S, SENSOR_CODE_PATTERN, Alert, Reading, Sensor
+from sensors.models import (
+    MAX_MIN_DURATION_S,
+    MAX_SILENCE_S,
+    SENSOR_CODE_PATTERN,
+    Alert,
+    Reading,
+    Sensor,
+)
 from targets_site.serializers import StrictCharField, StrictFieldsMixin
 
 
@@ -35,6 +42,13 @@ class SensorSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         max_value=MAX_MIN_DURATION_S,
         help_text="Seconds a breach must last before an alert opens (0: at once).",
     )
+    max_silence = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_SILENCE_S,
+        help_text="Seconds without a reading after which a 'silent' alert opens (null: never).",
+    )
 
     class Meta:
         model = Sensor
@@ -46,6 +60,7 @@ class SensorSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "high_threshold",
             "hysteresis",
             "min_duration",
+            "max_silence",
             "is_active",
             "created_at",
             "updated_at",

@@ -79,7 +79,7 @@ def readings_import(
         if sorted(lowered) == sorted(LONG_HEADER)
         else None
     )
-    reorder = order is not None and order != [0, 1, 2]
+    reorder = order if order is not None and order != [0, 1, 2] else None
     if order is not None:
         layout = "long"
         columns: list[int] = []
@@ -132,8 +132,8 @@ def readings_import(
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
-            if reorder and len(row) == 3:
-                row = [row[order[0]], row[order[1]], row[order[2]]]  # type: ignore[index]
+            if reorder is not None and len(row) == 3:
+                row = [row[reorder[0]], row[reorder[1]], row[reorder[2]]]
             if layout == "long" and not errors:
                 # The common case inline (this loop runs once per line of a million-line file);
                 # anything unusual goes to _long_row, which accepts or explains it.
