@@ -10,7 +10,7 @@ from django.utils.html import format_html
 
 from games import services
 from games.models import ReviewStatus, Round, Score, ScoreInReview
-from targets_site.auth import signed_in_user
+from targets_site.users import signed_in_user
 
 
 @admin.register(Score)
