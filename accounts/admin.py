@@ -65,18 +65,20 @@ class ApiKeyAdmin(admin.ModelAdmin):
     actions = ["revoke_selected", "rotate_selected"]
     action_form = RotateActionForm
 
-    def get_form(self, request: HttpRequest, obj: ApiKey | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = ApiKeyAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         if obj is None:
             return ["owner", "name", "scopes", "sensors", "expires_at"]
-        return list(self.fields)
+        return self.fields
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
-        return [] if obj is None else list(self.readonly_fields)
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
+        return () if obj is None else self.readonly_fields
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context: Any = None) -> Any:
         # Keys are issued by the service, which shows the secret on one page and stores its hash.
@@ -93,7 +95,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
                         expires_at=data["expires_at"],
                     )
                 except DomainError as err:
-                    self.message_user(request, str(err) or err.details, messages.ERROR)
+                    self.message_user(request, f"{err} {err.details}", messages.ERROR)
                 else:
                     return self._issued_page(request, issued)
         return super().add_view(request, form_url, extra_context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -17,7 +18,7 @@ DEVICE_KEY_NAME = "demo device (sensors A and B)"
 DEVICE_KEY_FILE = settings.VAR_DIR / "demo-device-key.txt"
 
 
-def device_key_file() -> Any:
+def device_key_file() -> Path:
     return per_database_file(DEVICE_KEY_FILE)
 
 
@@ -30,10 +31,12 @@ def demo_seed(*, stdout: Any) -> None:
         device.user_permissions.add(
             Permission.objects.get(content_type__app_label="sensors", codename="add_reading")
         )
-    live = ApiKey.objects.filter(owner=device, name=DEVICE_KEY_NAME, revoked_at__isnull=True)
+    live = ApiKey.objects.filter(
+        owner=device, name=DEVICE_KEY_NAME, revoked_at__isnull=True
+    ).first()
     key_file = device_key_file()
-    if live.exists():
-        stdout.write(f"Device key: {live.first().prefix}… for sensors A and B (in {key_file}).")
+    if live is not None:
+        stdout.write(f"Device key: {live.prefix}… for sensors A and B (in {key_file}).")
         return
     issued = apikey_create(
         owner=device, name=DEVICE_KEY_NAME, scopes=[ApiScope.READINGS_WRITE], sensors=["A", "B"]
