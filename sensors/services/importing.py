@@ -18,12 +18,11 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TextIO
 
 from sensors.models import Sensor
-from sensors.parsing import parse_timestamp, parse_value_text
-from sensors.services.ingest import ReadingRow, ReadingWriter, write_readings
+from sensors.parsing import ReadingRow, parse_timestamp, parse_value_text, reading_from_csv
+from sensors.services.ingest import ReadingWriter, write_readings
 from targets_site.errors import InvalidInput
 
 _CHUNK = 10_000
@@ -103,7 +102,7 @@ def readings_import(
         errors: list[tuple[int, str]] = []
         truncated = False
         chunk: list[ReadingRow] = []
-        fromisoformat = datetime.fromisoformat
+        long_layout = layout == "long"
         while True:
             try:
                 row = next(reader)
@@ -118,32 +117,14 @@ def readings_import(
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
-            if layout == "long" and not errors:
-                # The common case inline (this loop runs once per line of a million-line file);
-                # anything unusual goes to _long_row, which accepts or explains it.
-                try:
-                    raw_timestamp, code, raw_value = row
-                    timestamp = fromisoformat(raw_timestamp)
-                    value = float(raw_value)
-                    # value - value is NaN for NaN and ±inf; years 1 and 9999 may not survive
-                    # the move to UTC, so the slow path checks those.
-                    if (
-                        timestamp.tzinfo is not None
-                        and value - value == 0
-                        and (1 < timestamp.year < 9999)
-                    ):
-                        chunk.append((known[code], timestamp, value))
-                        counts["readings"] += 1
-                        if len(chunk) >= _CHUNK:
-                            writer.write(chunk)
-                            chunk = []
-                        continue
-                except (ValueError, KeyError):
-                    pass
             try:
-                parsed = _long_row(row, known) if layout == "long" else _wide_row(row, columns)
-            except ValueError as exc:
-                errors.append((line, str(exc)))
+                if long_layout:
+                    parsed = [reading_from_csv(row, known=known)]
+                else:
+                    parsed = _wide_row(row, columns)
+            except (InvalidInput, ValueError) as exc:
+                # The reading's own message: the line number says where, no field names needed.
+                errors.append((line, exc.message if isinstance(exc, InvalidInput) else str(exc)))
                 if len(errors) >= max_errors:
                     truncated = True
                     break
@@ -165,17 +146,6 @@ def readings_import(
     return ImportSummary(
         layout=layout, lines=counts["lines"], readings=counts["readings"], created=writer.created
     )
-
-
-def _long_row(row: list[str], known: dict[str, int]) -> list[ReadingRow]:
-    if len(row) != 3:
-        raise ValueError(f"Expected 3 fields (timestamp,sensor,value), found {len(row)}.")
-    raw_timestamp, code, raw_value = row
-    sensor_id = known.get(code.strip())
-    if sensor_id is None:
-        raise ValueError(f"Unknown sensor code {code.strip()[:60]!r}.")
-    timestamp = parse_timestamp(raw_timestamp.strip())
-    return [(sensor_id, timestamp, parse_value_text(raw_value))]
 
 
 def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
