@@ -155,8 +155,15 @@ def main() -> None:
                 done = run(
                     [PYTHON, "-c", CHILD, *argv], cwd=tree, env={**env, "PYTHONPATH": str(tree)}
                 )
-                results[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
-                print(f"round {round_ + 1} {label}: done", file=sys.stderr)
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                results[label].append(result)
+                print(
+                    f"round {round_ + 1} {label}: ingest CPU "
+                    f"{statistics.median(result['ingest_cpu']):.4f} s, wall "
+                    f"{statistics.median(result['ingest_wall']):.4f} s; import CPU "
+                    f"{result['import_cpu']:.3f} s, wall {result['import_wall']:.3f} s",
+                    file=sys.stderr,
+                )
 
     def median(label: str, key: str) -> float:
         values = []
@@ -165,7 +172,12 @@ def main() -> None:
             values.extend(value if isinstance(value, list) else [value])
         return statistics.median(values)
 
-    report = {"revision": args.before, "rounds": args.rounds, "batch_size": args.batch_size}
+    report: dict = {
+        "revision": args.before,
+        "rounds": args.rounds,
+        "batch_size": args.batch_size,
+        "runs": results,
+    }
     print(f"{'':38} {'before':>10} {'after':>10} {'after/before':>13}")
     for key, what in [
         ("ingest_cpu", f"ingest {args.batch_size:,} readings, CPU s"),

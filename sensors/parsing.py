@@ -6,7 +6,8 @@ below it take a reading as each source delivers it and add a fast path for the c
 - ``readings_from_json``: a batch of JSON objects, ``{"sensor", "timestamp", "value"}`` from the
   API, or ``{"timestamp", "value"}`` with the sensor named by the caller (an MQTT topic);
 - ``reading_from_json``: one such object, through the rules only (the reference path);
-- ``reading_from_csv``: one long-format CSV line, ``timestamp,sensor,value``.
+- ``readings_from_csv``: long-format CSV lines, ``timestamp,sensor,value``;
+- ``reading_from_csv``: one such line, through the rules only (the reference path).
 
 A fast path only ever accepts a row that ``reading_parse`` accepts, as the same reading; for
 anything else it steps aside and the rules say exactly what is wrong
@@ -266,26 +267,11 @@ def _json_fast(
 
 
 def reading_from_csv(cells: Sequence[str], *, known: Mapping[str, int]) -> ReadingRow:
-    """One long-format CSV line, ``timestamp,sensor,value``; raises ``InvalidInput``.
+    """One long-format CSV line, ``timestamp,sensor,value``, through the rules only.
 
-    Spaces around the sensor code and the timestamp are ignored. The common case takes the
-    fast path (this runs once per line of a million-line file); anything else, the rules.
+    Spaces around the sensor code and the timestamp are ignored. Raises ``InvalidInput``; its
+    ``message`` says everything wrong with the line in one sentence or a few.
     """
-    try:
-        raw_timestamp, code, raw_value = cells
-        timestamp = datetime.fromisoformat(raw_timestamp)
-        value = float(raw_value)
-        # value - value is NaN for NaN and +-inf; see _json_fast for the timestamp checks.
-        if (
-            value - value == 0
-            and timestamp.tzinfo is not None
-            and 1 < timestamp.year < 9999
-            and len(raw_timestamp) <= TIMESTAMP_MAX_LENGTH
-            and "\x00" not in raw_timestamp
-        ):
-            return known[code], timestamp, value
-    except (ValueError, KeyError):
-        pass
     if len(cells) != 3:
         message = f"Expected 3 fields (timestamp,sensor,value), found {len(cells)}."
         raise InvalidInput(message, details={"non_field_errors": [message]})
@@ -297,6 +283,57 @@ def reading_from_csv(cells: Sequence[str], *, known: Mapping[str, int]) -> Readi
         known=known,
         text=True,
     )
+
+
+def readings_from_csv(
+    lines: Sequence[Sequence[str]], *, known: Mapping[str, int]
+) -> list[ReadingRow]:
+    """Long-format CSV lines (see ``reading_from_csv``), all or none.
+
+    Raises ``InvalidInput`` whose details hold one entry per line: ``{}`` for a good line, else
+    the ``message`` of that line's error (a string, ready to print after its line number).
+    """
+    parsed = _csv_fast(lines, known)
+    if parsed is not None:
+        return parsed
+    rows: list[ReadingRow] = []
+    errors: list[Any] = []
+    for cells in lines:
+        try:
+            rows.append(reading_from_csv(cells, known=known))
+            errors.append({})
+        except InvalidInput as exc:
+            errors.append(exc.message)
+    if len(rows) != len(lines):
+        bad = len(lines) - len(rows)
+        raise InvalidInput(f"{bad} of {len(lines)} lines are invalid.", details=errors)
+    return rows
+
+
+def _csv_fast(lines: Sequence[Sequence[str]], known: Mapping[str, int]) -> list[ReadingRow] | None:
+    """Every line when all are plainly valid, else None: a million-line file runs this loop."""
+    rows: list[ReadingRow] = []
+    append = rows.append
+    fromisoformat = datetime.fromisoformat
+    for cells in lines:
+        try:
+            raw_timestamp, code, raw_value = cells
+            timestamp = fromisoformat(raw_timestamp)
+            value = float(raw_value)
+            sensor_id = known[code]
+        except (ValueError, KeyError):
+            return None
+        # value - value is NaN for NaN and +-inf; see _json_fast for the timestamp checks.
+        if (
+            value - value != 0
+            or timestamp.tzinfo is None
+            or not 1 < timestamp.year < 9999
+            or len(raw_timestamp) > TIMESTAMP_MAX_LENGTH
+            or "\x00" in raw_timestamp
+        ):
+            return None
+        append((sensor_id, timestamp, value))
+    return rows
 
 
 def reading_json_schema(*, sensor_in_body: bool = True) -> dict[str, Any]:

@@ -18,14 +18,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import Any, TextIO
 
 from sensors.models import Sensor
-from sensors.parsing import ReadingRow, parse_timestamp, parse_value_text, reading_from_csv
+from sensors.parsing import ReadingRow, parse_timestamp, parse_value_text, readings_from_csv
 from sensors.services.ingest import ReadingWriter, write_readings
 from targets_site.errors import InvalidInput
 
 _CHUNK = 10_000
+# Lines are parsed a few hundred at a time: one call per batch rather than per line, and the
+# batch is still in the CPU cache when it is parsed (10,000 at a time was 40% slower).
+_PARSE_LINES = 500
 LONG_HEADER = ["timestamp", "sensor", "value"]
 
 
@@ -94,52 +97,78 @@ def readings_import(
     body_start = stream.tell()
     counts = {"lines": 0, "readings": 0}
 
+    if layout == "long":
+        batch_lines = _PARSE_LINES
+
+        def parse(lines: list[list[str]]) -> list[ReadingRow]:
+            return readings_from_csv(lines, known=known)
+    else:
+        batch_lines = max(1, _PARSE_LINES // len(columns))
+
+        def parse(lines: list[list[str]]) -> list[ReadingRow]:
+            return _wide_rows(lines, columns)
+
     def produce(writer: ReadingWriter) -> None:
         # Runs twice when a direct COPY meets readings already stored: start from the top.
         stream.seek(body_start)
         reader = csv.reader(stream)
         counts["lines"] = counts["readings"] = 0
         errors: list[tuple[int, str]] = []
-        truncated = False
+        # Lines wait here, with their numbers, to be parsed a batch at a time.
+        waiting: list[list[str]] = []
+        numbers: list[int] = []
         chunk: list[ReadingRow] = []
-        long_layout = layout == "long"
+
+        def take_waiting() -> bool:
+            """Parse the waiting lines, writing while no line was bad; False: stop reading."""
+            nonlocal chunk
+            try:
+                parsed = parse(waiting)
+            except InvalidInput as exc:
+                for number, problem in zip(numbers, exc.details, strict=True):
+                    if problem:
+                        errors.append((number, problem))
+                        if len(errors) >= max_errors:
+                            return False
+                return True
+            finally:
+                waiting.clear()
+                numbers.clear()
+            if not errors:  # after a bad line, reading goes on only to report more of them
+                counts["readings"] += len(parsed)
+                chunk += parsed
+                if len(chunk) >= _CHUNK:
+                    writer.write(chunk)
+                    chunk = []
+            return True
+
+        stopped = False  # at max_errors bad lines
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                errors.append((reader.line_num + 1, f"Unreadable line: {exc}."))
+                stopped = not take_waiting()
+                if not stopped:
+                    errors.append((reader.line_num + 1, f"Unreadable line: {exc}."))
                 break
-            line = reader.line_num + 1  # + the header line, read before
             counts["lines"] += 1
             if on_lines is not None and counts["lines"] % _CHUNK == 0:
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
-            try:
-                if long_layout:
-                    parsed = [reading_from_csv(row, known=known)]
-                else:
-                    parsed = _wide_row(row, columns)
-            except (InvalidInput, ValueError) as exc:
-                # The reading's own message: the line number says where, no field names needed.
-                errors.append((line, exc.message if isinstance(exc, InvalidInput) else str(exc)))
-                if len(errors) >= max_errors:
-                    truncated = True
-                    break
-                continue
-            if errors:
-                continue  # keep reading only to report more bad lines
-            counts["readings"] += len(parsed)
-            chunk.extend(parsed)
-            if len(chunk) >= _CHUNK:
-                writer.write(chunk)
-                chunk = []
+            waiting.append(row)
+            numbers.append(reader.line_num + 1)  # + the header line, read before
+            if len(waiting) >= batch_lines and not take_waiting():
+                stopped = True
+                break
+        if waiting and not stopped:
+            stopped = not take_waiting()
         if on_lines is not None and counts["lines"] % _CHUNK:
             on_lines(counts["lines"] % _CHUNK)
         if errors:
-            raise ReadingsImportError(errors, truncated)
+            raise ReadingsImportError(errors, truncated=stopped)
         writer.write(chunk)
 
     writer = write_readings(produce)
@@ -157,4 +186,19 @@ def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
         cell = cell.strip()
         if cell:
             parsed.append((sensor_id, timestamp, parse_value_text(cell)))
+    return parsed
+
+
+def _wide_rows(lines: list[list[str]], columns: list[int | None]) -> list[ReadingRow]:
+    """Wide-format lines, all or none, raising like ``readings_from_csv``."""
+    parsed: list[ReadingRow] = []
+    problems: list[Any] = []
+    for row in lines:
+        try:
+            parsed.extend(_wide_row(row, columns))
+            problems.append({})
+        except ValueError as exc:
+            problems.append(str(exc))
+    if len(problems) != sum(1 for problem in problems if not problem):
+        raise InvalidInput("Some lines are invalid.", details=problems)
     return parsed

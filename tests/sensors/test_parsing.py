@@ -1,7 +1,7 @@
 """The reading parser (``sensors/parsing.py``): its fast paths against its rules, no database.
 
 The differential tests feed the same rows to the fast path (``readings_from_json``,
-``reading_from_csv``) and to the reference path (``reading_from_json``, ``reading_parse``):
+``readings_from_csv``) and to the reference path (``reading_from_json``, ``reading_from_csv``):
 every row must be accepted by both as the same reading, or refused by both with the same errors.
 """
 
@@ -22,6 +22,7 @@ from sensors.parsing import (
     reading_from_json,
     reading_json_schema,
     reading_parse,
+    readings_from_csv,
     readings_from_json,
 )
 from targets_site.errors import InvalidInput
@@ -208,35 +209,34 @@ def test_messages_with_the_sensor_from_their_topic_follow_the_same_rules(batch, 
     assert fast == reference_batch(batch, sensor)
 
 
-def reference_csv(cells: list[str]) -> tuple[str, Any]:
-    if len(cells) != 3:
-        return outcome(lambda: reading_from_csv(cells, known={}))  # never the fast path
-    raw_timestamp, code, raw_value = cells
-    return outcome(
-        lambda: reading_parse(
-            sensor=code.strip(),
-            timestamp=raw_timestamp.strip(),
-            value=raw_value,
-            known=KNOWN,
-            text=True,
-        )
-    )
+def reference_csv(lines: list[list[str]]) -> tuple[str, Any]:
+    each = []
+    for cells in lines:
+        try:
+            reading = reading_from_csv(cells, known=KNOWN)
+        except InvalidInput as exc:
+            each.append(("invalid", exc.message))
+        else:
+            each.append(outcome(lambda reading=reading: reading))
+    if all(kind == "ok" for kind, _ in each):
+        return "ok", [reading for _, reading in each]
+    return "invalid", [message if kind == "invalid" else {} for kind, message in each]
 
 
 @FUZZ
-@given(csv_lines)
-@example(["2026-01-01T00:00:00Z\x00", "A", "1"])
-@example(["2026-01-01T00:00:00." + "0" * 50 + "Z", "A", "1"])
-@example(["2026-01-01T00:00:00", "A", "1"])
-@example(["9999-12-31T23:00:00-05:00", "A", "1"])
-@example(["2026-01-01T00:00:00Z", "A", "nan"])
-@example(["2026-01-01T00:00:00Z", "A", "-Infinity"])
-@example(["2026-01-01T00:00:00Z", "A", "1e400"])
-@example(["2026-01-01T00:00:00Z", " A ", " 2.5 "])
-@example(["2026-01-01T00:00:00Z", "A", "1\x00"])
-def test_the_csv_fast_path_accepts_and_refuses_exactly_what_the_rules_do(cells):
-    fast = outcome(lambda: reading_from_csv(cells, known=KNOWN))
-    assert fast == reference_csv(cells)
+@given(st.lists(csv_lines, min_size=1, max_size=4))
+@example([["2026-01-01T00:00:00Z\x00", "A", "1"]])
+@example([["2026-01-01T00:00:00." + "0" * 50 + "Z", "A", "1"]])
+@example([["2026-01-01T00:00:00", "A", "1"]])
+@example([["9999-12-31T23:00:00-05:00", "A", "1"]])
+@example([["2026-01-01T00:00:00Z", "A", "nan"]])
+@example([["2026-01-01T00:00:00Z", "A", "-Infinity"]])
+@example([["2026-01-01T00:00:00Z", "A", "1e400"]])
+@example([["2026-01-01T00:00:00Z", " A ", " 2.5 "]])
+@example([["2026-01-01T00:00:00Z", "A", "1\x00"]])
+def test_the_csv_fast_path_accepts_and_refuses_exactly_what_the_rules_do(lines):
+    fast = batch_outcome(lambda: readings_from_csv(lines, known=KNOWN))
+    assert fast == reference_csv(lines)
 
 
 # --- The fast path is the common path ---------------------------------------------------------
