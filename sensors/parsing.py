@@ -185,6 +185,7 @@ def reading_from_json(
     except InvalidInput as exc:
         if not unknown:
             raise
+        assert isinstance(exc.details, dict)  # reading_parse names fields
         details = {**unknown, **exc.details}
     else:
         if not unknown:
@@ -204,13 +205,13 @@ def readings_from_json(
     if parsed is not None:
         return parsed
     rows: list[ReadingRow] = []
-    errors: list[dict[str, Any]] = []
+    errors: list[Any] = []
     for row in batch:
         try:
             rows.append(reading_from_json(row, known=known, sensor=sensor))
             errors.append({})
         except InvalidInput as exc:
-            errors.append(dict(exc.details))  # type: ignore[arg-type]
+            errors.append(exc.details)
     if len(rows) != len(batch):
         bad = len(batch) - len(rows)
         raise InvalidInput(f"{bad} of {len(batch)} readings are invalid.", details=errors)
