@@ -5,6 +5,8 @@ Each value can be overridden with the matching GUNICORN_* variable or on the com
 
 import multiprocessing
 import os
+import re
+from pathlib import Path
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1))
@@ -20,3 +22,24 @@ errorlog = "-"
 # Settings are parsed (and a bad variable refused) once in the master, before forking.
 preload_app = True
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+# Prometheus (targets_site/metrics.py): the workers are separate processes, so each writes its
+# samples to memory-mapped files in a directory of this instance's own, and a scrape answered
+# by any worker adds them all up. Emptied at start (old workers' counts would be added to the
+# new ones'); one directory per bind address, so two instances on one machine never share one.
+# Must be in the environment before prometheus_client is imported (preload_app imports it).
+# An empty value counts as unset (prometheus_client would write to the working directory).
+_metrics_dir = Path(
+    os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    or Path(__file__).resolve().parent / "var" / "metrics" / re.sub(r"\W+", "-", bind)
+)
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_metrics_dir)
+_metrics_dir.mkdir(parents=True, exist_ok=True)
+for _stale in _metrics_dir.glob("*.db"):
+    _stale.unlink()
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -1,7 +1,13 @@
 #!/usr/bin/env python
-"""Load the DRF item list against a bare Django view, side by side, on gunicorn + PostgreSQL.
+"""Load the DRF item list against a baseline, side by side, on gunicorn + PostgreSQL.
 
     .venv/bin/python bench/items_bench.py [--items 10000] [--duration 10] [--rounds 3]
+    .venv/bin/python bench/items_bench.py --compare metrics   # /metrics instrumentation on vs off
+
+``--compare bare`` (default): the DRF list against a bare Django view on the same server.
+``--compare metrics``: the DRF list on two servers at once, one with ``METRICS_ENABLED=1`` (the
+default: the latency histogram, multiprocess files) and one with ``METRICS_ENABLED=0``; goal:
+metrics on >= 0.95x of off.
 
 Serves the site with gunicorn (gunicorn.conf.py, 2 workers, debug off, plain HTTP, throttle rates
 raised out of the way) on the PostgreSQL database ``bench_items`` holding exactly ``--items``
@@ -62,7 +68,7 @@ print(Item.objects.count())
 """
 
 
-def site_env(port: int) -> dict[str, str]:
+def site_env(port: int, *, metrics: bool = True) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -82,6 +88,7 @@ def site_env(port: int) -> dict[str, str]:
         API_THROTTLE_RATES="anon=100000/s,user=100000/s",
         GUNICORN_WORKERS="2",
         GUNICORN_BIND=f"127.0.0.1:{port}",
+        METRICS_ENABLED="1" if metrics else "0",
     )
     return env
 
@@ -178,9 +185,14 @@ def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[
     if "Non-2xx" in text or "Socket errors" in text:
         sys.exit(f"wrk saw errors against {url}:\n{text}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    # wrk pads a one-letter unit with a trailing space ("1.02s "): allow it, or p99 >= 1 s (a
+    # loaded machine) was not found and the run ended in KeyError: '99'.
     latency = {
-        pct: _ms(value) for pct, value in re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)$", text, re.M)
+        pct: _ms(value)
+        for pct, value in re.findall(r"^[ \t]*(50|99)%[ \t]+([\d.]+[a-z]+)[ \t]*$", text, re.M)
     }
+    if set(latency) != {"50", "99"}:
+        sys.exit(f"could not read wrk's latency distribution:\n{text}")
     requests_done = int(re.search(r"(\d+) requests in", text).group(1))
     return {
         "rps": rps,
@@ -192,79 +204,139 @@ def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[
 
 def _ms(value: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(\w+)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
+
+
+def measure(targets, *, duration: int, rounds: int, connections: int, threads: int):
+    """Run every target once per round, alternating the order; return per-target figures."""
+    for target in targets:  # warm every path in every worker
+        run_wrk(target["url"], duration=2, connections=4, threads=1)
+    runs: dict[str, list[dict[str, float]]] = {target["name"]: [] for target in targets}
+    for round_number in range(rounds):
+        order = targets if round_number % 2 == 0 else list(reversed(targets))
+        for target in order:
+            cpu_before = workers_cpu_seconds(target["server"])
+            figures = run_wrk(
+                target["url"], duration=duration, connections=connections, threads=threads
+            )
+            cpu = workers_cpu_seconds(target["server"]) - cpu_before
+            figures["cpu_ms"] = cpu * 1000 / figures["requests"]
+            runs[target["name"]].append(figures)
+            print(
+                f"round {round_number + 1} {target['name']:11} {figures['rps']:8.1f} req/s "
+                f"p50 {figures['p50_ms']:6.2f} ms p99 {figures['p99_ms']:6.2f} ms "
+                f"worker CPU {figures['cpu_ms']:5.2f} ms/request",
+                flush=True,
+            )
+    return runs
+
+
+def report(targets, runs, *, rounds: int, goal: float) -> None:
+    first, second = (target["name"] for target in targets)
+    median = {
+        name: {key: statistics.median(run[key] for run in results) for key in results[0]}
+        for name, results in runs.items()
+    }
+    # Each round runs both back to back, so a per-round ratio cancels most of the drift in
+    # machine load between rounds.
+    round_ratios = sorted(
+        a["rps"] / b["rps"] for a, b in zip(runs[first], runs[second], strict=True)
+    )
+    cpu_ratio = median[second]["cpu_ms"] / median[first]["cpu_ms"]
+    print()
+    print(f"| run | path | req/s (median of {rounds}) | p50 ms | p99 ms | worker CPU ms/request |")
+    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    for target in targets:
+        m = median[target["name"]]
+        print(
+            f"| {target['name']} | `{target['path']}` | {m['rps']:.0f} | {m['p50_ms']:.2f} "
+            f"| {m['p99_ms']:.2f} | {m['cpu_ms']:.2f} |"
+        )
+    print(
+        f"\n{first} / {second} req/s: {median[first]['rps'] / median[second]['rps']:.2f}x of the "
+        f"medians; per round {', '.join(f'{r:.2f}' for r in round_ratios)} "
+        f"(median {statistics.median(round_ratios):.2f}x); goal >= {goal:.2f}x"
+    )
+    print(
+        f"{first} / {second} by worker CPU per request ({second} ms / {first} ms): {cpu_ratio:.2f}x"
+    )
 
 
 def main() -> None:
+    global DATABASE  # the helpers above read it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compare", choices=["bare", "metrics"], default="bare")
+    parser.add_argument(
+        "--database", default=DATABASE, help="PostgreSQL database to (re)fill with the items"
+    )
     args = parser.parse_args()
+    DATABASE = args.database
 
     port = free_port()
     env = site_env(port)
-    base = f"http://127.0.0.1:{port}"
     print(f"preparing {DATABASE} with {args.items} items ...", flush=True)
     prepare_database(env, args.items)
-    log = Path("/tmp") / f"items_bench_gunicorn_{port}.log"
-    server = start_gunicorn(env, log)
+    servers: list[subprocess.Popen] = []
     try:
+        server = start_gunicorn(env, Path("/tmp") / f"items_bench_gunicorn_{port}.log")
+        servers.append(server)
+        base = f"http://127.0.0.1:{port}"
         wait_until_up(base, server)
-        check_same_page(base)
-        for name in PATHS:  # warm both paths in both workers
-            run_wrk(base + PATHS[name], duration=2, connections=4, threads=1)
-        runs: dict[str, list[dict[str, float]]] = {name: [] for name in PATHS}
-        for round_number in range(args.rounds):
-            order = list(PATHS) if round_number % 2 == 0 else list(reversed(PATHS))
-            for name in order:
-                cpu_before = workers_cpu_seconds(server)
-                figures = run_wrk(
-                    base + PATHS[name],
-                    duration=args.duration,
-                    connections=args.connections,
-                    threads=args.threads,
-                )
-                cpu = workers_cpu_seconds(server) - cpu_before
-                figures["cpu_ms"] = cpu * 1000 / figures["requests"]
-                runs[name].append(figures)
-                print(
-                    f"round {round_number + 1} {name:4} {figures['rps']:8.1f} req/s "
-                    f"p50 {figures['p50_ms']:6.2f} ms p99 {figures['p99_ms']:6.2f} ms "
-                    f"worker CPU {figures['cpu_ms']:5.2f} ms/request",
-                    flush=True,
-                )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-    median = {
-        name: {key: statistics.median(run[key] for run in results) for key in results[0]}
-        for name, results in runs.items()
-    }
-    # Each round runs both paths back to back, so a per-round ratio cancels most of the drift
-    # in machine load between rounds.
-    round_ratios = sorted(
-        drf["rps"] / bare["rps"] for drf, bare in zip(runs["drf"], runs["bare"], strict=True)
-    )
-    cpu_ratio = median["bare"]["cpu_ms"] / median["drf"]["cpu_ms"]
-    print()
-    print(f"| path | req/s (median of {args.rounds}) | p50 ms | p99 ms | worker CPU ms/request |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name in PATHS:
-        m = median[name]
-        print(
-            f"| `{PATHS[name]}` | {m['rps']:.0f} | {m['p50_ms']:.2f} | {m['p99_ms']:.2f} "
-            f"| {m['cpu_ms']:.2f} |"
+        if args.compare == "bare":
+            check_same_page(base)
+            targets = [
+                {"name": "drf", "path": PATHS["drf"], "url": base + PATHS["drf"], "server": server},
+                {
+                    "name": "bare",
+                    "path": PATHS["bare"],
+                    "url": base + PATHS["bare"],
+                    "server": server,
+                },
+            ]
+            goal = 0.70
+        else:
+            off_port = free_port()
+            off = start_gunicorn(
+                site_env(off_port, metrics=False),
+                Path("/tmp") / f"items_bench_gunicorn_{off_port}.log",
+            )
+            servers.append(off)
+            off_base = f"http://127.0.0.1:{off_port}"
+            wait_until_up(off_base, off)
+            assert requests.get(f"{base}/metrics", timeout=10).status_code == 200
+            assert requests.get(f"{off_base}/metrics", timeout=10).status_code == 404
+            targets = [
+                {
+                    "name": "metrics-on",
+                    "path": PATHS["drf"],
+                    "url": base + PATHS["drf"],
+                    "server": server,
+                },
+                {
+                    "name": "metrics-off",
+                    "path": PATHS["drf"],
+                    "url": off_base + PATHS["drf"],
+                    "server": off,
+                },
+            ]
+            goal = 0.95
+        runs = measure(
+            targets,
+            duration=args.duration,
+            rounds=args.rounds,
+            connections=args.connections,
+            threads=args.threads,
         )
-    print(
-        f"\nDRF / bare req/s: {median['drf']['rps'] / median['bare']['rps']:.2f}x of the medians; "
-        f"per round {', '.join(f'{r:.2f}' for r in round_ratios)} "
-        f"(median {statistics.median(round_ratios):.2f}x); goal >= 0.70x"
-    )
-    print(f"DRF / bare by worker CPU per request (bare ms / DRF ms): {cpu_ratio:.2f}x")
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=30)
+    report(targets, runs, rounds=args.rounds, goal=goal)
 
 
 if __name__ == "__main__":

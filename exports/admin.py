@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import tempfile
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest
 from django.template.defaultfilters import filesizeformat
@@ -10,10 +11,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from exports import services
 from exports.choices import Status
-from exports.datasets import datasets_available
+from exports.datasets import dataset_for_model
 from exports.formats import rows_write
-from exports.models import Export
+from exports.models import Export, ExportSchedule
+from targets_site.errors import DomainError
 
 
 @admin.register(Export)
@@ -32,8 +35,9 @@ class ExportAdmin(admin.ModelAdmin):
         "created_at",
         "download",
     ]
-    list_filter = ["status", "dataset", "format", "storage"]
+    list_filter = ["status", "dataset", "format", "storage", "schedule"]
     list_select_related = ["requested_by"]
+    actions = ["cancel_exports"]
     search_fields = ["key", "sha256"]
     ordering = ["-id"]
     list_per_page = 50
@@ -45,6 +49,26 @@ class ExportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        # prune_exports deletes the stored file with the record; a bare delete would orphan it.
+        return False
+
+    @admin.action(description="Cancel selected exports (pending or running)", permissions=["view"])
+    def cancel_exports(self, request: HttpRequest, queryset: QuerySet) -> None:
+        if not request.user.is_staff:
+            return
+        cancelled, refused = 0, []
+        for export in queryset.order_by("id"):
+            try:
+                services.export_cancel(export=export, by=request.user)
+                cancelled += 1
+            except DomainError as exc:
+                refused.append(str(exc))
+        if cancelled:
+            self.message_user(request, f"Cancelled {cancelled} exports.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)
 
     @admin.display(description="size", ordering="bytes")
     def size(self, export: Export) -> str:
@@ -64,23 +88,15 @@ class ExportAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">download</a>', url)
 
 
-_DATASET_BY_MODEL = {
-    "items.item": "items",
-    "sensors.sensor": "sensors",
-    "sensors.reading": "readings",
-    "sensors.alert": "alerts",
-    "games.score": "scores",
-}
-
-
 @admin.action(description="Export selected as CSV", permissions=["view"])
 def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet) -> FileResponse:
     """The selected rows as a CSV download, with the same columns and escaping as export_data.
 
     Written to a temp file first (never a whole table in memory), then streamed from it.
     """
-    name = _DATASET_BY_MODEL[queryset.model._meta.label_lower]
-    dataset = datasets_available()[name]
+    dataset = dataset_for_model(queryset.model)
+    assert dataset is not None, queryset.model  # attached only to the datasets' models
+    name = dataset.name
     rows = (
         dataset.model._default_manager.filter(pk__in=queryset.values("pk"))
         .order_by(*dataset.ordering)
@@ -97,3 +113,69 @@ def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet) -> Fil
         filename=f"{name}-selected-{stamp}.csv",
         content_type="text/csv; charset=utf-8",
     )
+
+
+def export_selected_attach(site: admin.AdminSite) -> None:
+    """Give every dataset model's admin the "export selected" action (called from
+    ``ExportsConfig.ready``: the exports app knows the other apps, not the other way round)."""
+    for model, model_admin in site._registry.items():
+        if dataset_for_model(model) is None:
+            continue
+        actions = list(model_admin.actions or [])
+        if export_selected not in actions:
+            model_admin.actions = [*actions, export_selected]
+
+
+class ExportScheduleForm(forms.ModelForm):
+    class Meta:
+        model = ExportSchedule
+        fields = [
+            "name",
+            "dataset",
+            "format",
+            "gzip",
+            "filters",
+            "storage",
+            "every",
+            "is_active",
+            "next_run_at",
+            "last_until",
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            cleaned["filters"] = services.schedule_validate(
+                dataset=cleaned.get("dataset", ""),
+                fmt=cleaned.get("format", ""),
+                compress=bool(cleaned.get("gzip")),
+                filters=cleaned.get("filters") or {},
+                storage=cleaned.get("storage"),
+            )
+        except DomainError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return cleaned
+
+
+@admin.register(ExportSchedule)
+class ExportScheduleAdmin(admin.ModelAdmin):
+    form = ExportScheduleForm
+    list_display = [
+        "name",
+        "dataset",
+        "format",
+        "gzip",
+        "storage",
+        "every",
+        "is_active",
+        "next_run_at",
+        "last_until",
+    ]
+    list_filter = ["is_active", "every", "dataset", "storage"]
+    search_fields = ["name"]
+    readonly_fields = ["created_by", "created_at", "updated_at"]
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

@@ -7,6 +7,17 @@ class Format(models.TextChoices):
     CSV = "csv", "CSV"
     JSON = "json", "JSON (one array)"
     JSONL = "jsonl", "JSON Lines"
+    PARQUET = "parquet", "Parquet"
+
+
+# Formats that can be gzipped (Parquet compresses its own column chunks).
+TEXT_FORMATS = (Format.CSV, Format.JSON, Format.JSONL)
+
+
+class Every(models.TextChoices):
+    HOUR = "hour", "Every hour"
+    DAY = "day", "Every day"
+    WEEK = "week", "Every week"
 
 
 class Status(models.TextChoices):

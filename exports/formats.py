@@ -18,9 +18,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
+from json.encoder import encode_basestring as _json_string  # type: ignore[attr-defined]
 from typing import Any, BinaryIO
 
-FORMATS = ("csv", "json", "jsonl")
+FORMATS = ("csv", "json", "jsonl")  # written here; parquet is in exports/parquet.py
 
 # Spreadsheets evaluate a cell that starts with one of these as a formula (OWASP "CSV injection");
 # tab and carriage return are on OWASP's list too, as they can hide the same characters.
@@ -98,9 +99,29 @@ def datetime_csv_text(value: dt.datetime) -> str:
 
 
 def float_text(value: float) -> str:
-    """Shortest round-tripping text; ``65.0`` is written ``65`` as PostgreSQL's COPY writes it."""
+    """A float as PostgreSQL writes a ``float8`` (shortest round-tripping digits): ``65`` for
+    ``65.0``, exponent form from 1e15 and below 1e-4 (``1e+15``, ``-1.25e-07``), so the Python
+    writers and the database's COPY write the same text."""
     text = repr(value)
-    return text[:-2] if text.endswith(".0") else text
+    if "e" not in text:
+        if value != 0 and not 1e-4 <= abs(value) < 1e15:
+            return _float_exponent_text(value)  # inf, nan and [1e15, 1e16): repr differs
+        return text[:-2] if text.endswith(".0") else text
+    return text  # Python and PostgreSQL agree on exponent form below 1e-4 and from 1e16
+
+
+def _float_exponent_text(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    sign, digits, exponent = Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    mantissa = "".join(map(str, digits))
+    scale = exponent + len(mantissa) - 1
+    if len(mantissa) > 1:
+        mantissa = mantissa[0] + "." + mantissa[1:]
+    return f"{'-' if sign else ''}{mantissa}e{'+' if scale >= 0 else '-'}{abs(scale):02d}"
 
 
 def csv_cell(value: Any) -> Any:
@@ -123,20 +144,32 @@ def csv_cell(value: Any) -> Any:
     return csv_escape_formula(str(value))
 
 
-def json_value(value: Any) -> Any:
-    """One value as JSON: decimals as strings (exact, as the API sends prices), datetimes ISO."""
+def json_text(value: Any) -> str:
+    """One value as JSON text, as PostgreSQL builds it for the COPY path (``exports.datasets.sql``):
+    decimals as strings (exact, as the API sends prices), datetimes ISO 8601 UTC with ``Z``,
+    floats as ``float_text``."""
+    if value is None:
+        return "null"
     kind = type(value)
-    if value is None or kind is str or kind is bool or kind is int or kind is float:
-        return value
-    if kind is Decimal:
+    if kind is str:
+        return _json_string(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
         return str(value)
+    if kind is float:
+        if value - value != 0:
+            raise ValueError(f"{value!r} has no JSON form.")
+        return float_text(value)
+    if kind is Decimal:
+        return '"' + str(value) + '"'
     if isinstance(value, dt.datetime):
-        return datetime_text(value)
+        return '"' + datetime_text(value) + '"'
     if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
+        return '"' + value.isoformat() + '"'
     if isinstance(value, list | dict):
-        return value
-    return str(value)
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _json_string(str(value))
 
 
 def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
@@ -166,9 +199,14 @@ def _csv_write(out: BinaryIO, columns: Sequence[str], rows: Iterable[Sequence[An
 
 
 def _json_lines(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
-    encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+    """``{"name":value,...}`` per row: compact, keys in column order, non-ASCII as is."""
+    keys = [_json_string(name) + ":" for name in columns]
     for row in rows:
-        yield encode({name: json_value(value) for name, value in zip(columns, row, strict=True)})
+        yield (
+            "{"
+            + ",".join(key + json_text(value) for key, value in zip(keys, row, strict=True))
+            + "}"
+        )
 
 
 def _buffered_write(out: BinaryIO, pieces: Iterable[str]) -> None:
@@ -219,12 +257,6 @@ _WRITERS: dict[str, Callable[[BinaryIO, Sequence[str], Iterable[Sequence[Any]]],
     "json": _json_write,
     "jsonl": _jsonl_write,
 }
-
-
-def file_extension(fmt: str, *, compress: bool) -> str:
-    if fmt not in _WRITERS:
-        raise ValueError(f"Unknown format {fmt!r}; choose one of {', '.join(FORMATS)}.")
-    return f"{fmt}.gz" if compress else fmt
 
 
 @contextmanager

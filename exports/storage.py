@@ -1,64 +1,38 @@
-"""Where export files go: the local disk or an S3-compatible bucket, through django-storages."""
+"""Where export files go: the local disk or an S3-compatible bucket, through django-storages.
+
+boto3 is imported only when S3 is used: a local export (and every other command) starts without it.
+"""
 
 from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from boto3.s3.transfer import TransferConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, Storage, storages
-from storages.backends.s3 import S3Storage
-from storages.utils import clean_name
 
 from exports.choices import StorageKind
 
-MB = 1024 * 1024
+if TYPE_CHECKING:
+    from boto3.s3.transfer import TransferConfig
 
-# Exports are uploaded as finished files, by path (see ExportS3Storage._save): 16 MB parts keep a
-# 100 GB export under S3's 10,000-part limit, 4 threads use the bandwidth, and parts are read
-# from disk as they are sent, so memory does not grow with the file.
-EXPORTS_TRANSFER_CONFIG = TransferConfig(
-    multipart_threshold=16 * MB,
-    multipart_chunksize=16 * MB,
-    max_concurrency=4,
-    use_threads=True,
-)
+MB = 1024 * 1024
 
 # Signed download URLs live this long (seconds).
 DOWNLOAD_URL_EXPIRE_S = 300
 
 
-class ExportS3Storage(S3Storage):
-    """S3Storage that stores ``.gz`` exports as the gzip files they are.
+def transfer_config() -> TransferConfig:
+    """boto3's transfer manager settings for finished export files: 16 MB parts keep a 100 GB
+    export under S3's 10,000-part limit, 4 threads use the bandwidth, parts are read from disk as
+    they are sent, and a failed multipart upload is aborted by the manager itself."""
+    from boto3.s3.transfer import TransferConfig
 
-    django-storages would label ``x.csv.gz`` ``Content-Encoding: gzip``, and every HTTP client
-    would then unpack the download on the fly: the user would get bytes whose sha256 is not the
-    one recorded.
-    """
-
-    def _save(self, name, content):
-        """A finished file on disk is uploaded by path: s3transfer then reads each part from
-        disk as it sends it. Given an open file instead, it would buffer up to
-        ``max_in_memory_upload_chunks`` whole parts in memory."""
-        temporary_file_path = getattr(content, "temporary_file_path", None)
-        if temporary_file_path is None:
-            return super()._save(name, content)
-        cleaned_name = clean_name(name)
-        name = self._normalize_name(cleaned_name)
-        params = self._get_write_parameters(name, content)
-        self.bucket.Object(name).upload_file(
-            temporary_file_path(), ExtraArgs=params, Config=self.transfer_config
-        )
-        return cleaned_name
-
-    def _get_write_parameters(self, name, content=None):
-        params = super()._get_write_parameters(name, content)
-        if name.endswith(".gz"):
-            params.pop("ContentEncoding", None)
-            params["ContentType"] = "application/gzip"
-        return params
+    return TransferConfig(
+        multipart_threshold=16 * MB, multipart_chunksize=16 * MB, max_concurrency=4
+    )
 
 
 def s3_missing_variables() -> list[str]:
@@ -89,8 +63,10 @@ def s3_check_configured() -> None:
 
 
 @functools.lru_cache(maxsize=8)
-def _s3_storage(options: tuple[tuple[str, object], ...]) -> ExportS3Storage:
-    return ExportS3Storage(**dict(options), transfer_config=EXPORTS_TRANSFER_CONFIG)
+def _s3_storage(options: tuple[tuple[str, object], ...]) -> Storage:
+    from storages.backends.s3 import S3Storage
+
+    return S3Storage(**dict(options))
 
 
 def export_storage(kind: str) -> Storage:
@@ -105,13 +81,12 @@ def export_storage(kind: str) -> Storage:
     raise ImproperlyConfigured(f"Unknown export storage {kind!r}; use local or s3.")
 
 
-def local_partial_dir(storage: Storage) -> Path | None:
-    """A directory beside the final files for unfinished ones, so finishing is a rename.
-
-    None for storages that are not the local disk (the system temp dir is used then).
-    """
-    if not isinstance(storage, FileSystemStorage):
-        return None
-    path = Path(storage.location) / ".partial"
+def partial_dir() -> Path:
+    """Where unfinished export files are written, whatever the storage: beside the local export
+    files (so storing a local export is one rename), and one place for ``run_exports`` to remove
+    what a dead worker left (``export-<id>-*.part``)."""
+    local = export_storage(StorageKind.LOCAL)
+    root = Path(local.location) if isinstance(local, FileSystemStorage) else None
+    path = (root or Path(settings.EXPORTS_LOCAL_ROOT)) / ".partial"
     path.mkdir(parents=True, exist_ok=True)
     return path

@@ -15,8 +15,12 @@ from rest_framework.response import Response
 
 from exports import services
 from exports.choices import DATASET_NAMES, Format, Status, StorageKind
-from exports.models import Export
-from exports.serializers import ExportRequestSerializer, ExportSerializer
+from exports.models import Export, ExportSchedule
+from exports.serializers import (
+    ExportRequestSerializer,
+    ExportScheduleSerializer,
+    ExportSerializer,
+)
 from exports.storage import DOWNLOAD_URL_EXPIRE_S, export_storage
 from targets_site.errors import Conflict, Gone, Unavailable
 from targets_site.permissions import IsStaff
@@ -80,6 +84,13 @@ class ExportViewSet(
         location = self.reverse_action("detail", kwargs={"pk": export.pk})
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
 
+    @extend_schema(request=None, responses={200: ExportSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str | None = None) -> Response:
+        """Cancel a pending or running export (409 once it has ended)."""
+        export = services.export_cancel(export=self.get_object(), by=request.user)
+        return Response(ExportSerializer(export, context=self.get_serializer_context()).data)
+
     @extend_schema(
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
@@ -124,4 +135,27 @@ _CONTENT_TYPES = {
     Format.CSV: "text/csv; charset=utf-8",
     Format.JSON: "application/json",
     Format.JSONL: "application/x-ndjson",
+    Format.PARQUET: "application/vnd.apache.parquet",
 }
+
+
+class ExportScheduleViewSet(viewsets.ModelViewSet):
+    """Scheduled exports (staff only): ``run_exports`` requests each due run once, covering
+    ``[previous until, now)``."""
+
+    permission_classes = [IsStaff]
+    content_negotiation_class = FormatIsAFilter
+    queryset = ExportSchedule.objects.select_related("created_by").order_by("name")
+    serializer_class = ExportScheduleSerializer
+    search_fields: list[str] = []
+    ordering_fields = ["name", "next_run_at", "created_at"]
+
+    def perform_create(self, serializer) -> None:
+        serializer.instance = services.schedule_save(
+            fields=dict(serializer.validated_data), by=self.request.user
+        )
+
+    def perform_update(self, serializer) -> None:
+        serializer.instance = services.schedule_save(
+            schedule=serializer.instance, fields=dict(serializer.validated_data)
+        )

@@ -37,9 +37,19 @@ class Board:
 
 
 def board_for(
-    *, mode: str, period: str, verified_only: bool, now: dt.datetime | None = None
+    *,
+    mode: str,
+    period: str,
+    verified_only: bool,
+    at: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> Board:
-    return Board(mode, period, verified_only, period_start(period, now or timezone.now()))
+    """The board of the period containing ``at`` (a past day, week or month), else ``now``."""
+    if at is not None:
+        moment = dt.datetime.combine(at, dt.time(12), tzinfo=dt.UTC)
+    else:
+        moment = now or timezone.now()
+    return Board(mode, period, verified_only, period_start(period, moment))
 
 
 # Board order: points down, then the earlier score, then the lower id (a total order).

@@ -69,7 +69,8 @@ class ScoreSubmitSerializer(StrictFieldsMixin, serializers.Serializer):
     points = StrictIntegerField()
     hits = StrictIntegerField()
     misses = StrictIntegerField()
-    duration_s = StrictIntegerField()
+    # Any JSON number of seconds (30, 29.5); the range is a named plausibility rule.
+    duration_s = FiniteFloatField()
     shots = serializers.ListField(
         child=ShotSerializer(), required=False, allow_null=True, max_length=1000
     )
@@ -78,10 +79,27 @@ class ScoreSubmitSerializer(StrictFieldsMixin, serializers.Serializer):
     client_version = StrictCharField(max_length=40, required=False, allow_blank=True)
     played_at = serializers.DateTimeField()
     submission_id = serializers.UUIDField()
+    # The server-issued round it was played under; absent for an offline round.
+    round_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class RoundRequestSerializer(StrictFieldsMixin, serializers.Serializer):
+    mode = StrictCharField(max_length=16)
+    duration_s = FiniteFloatField()
+
+
+class RoundSerializer(serializers.Serializer):
+    round_id = serializers.UUIDField(source="id")
+    seed = serializers.IntegerField()
+    tick_rate = serializers.IntegerField()
+    mode = serializers.CharField()
+    duration_s = serializers.FloatField()
+    issued_at = serializers.DateTimeField()
 
 
 class ScoreSerializer(serializers.ModelSerializer):
     accuracy = serializers.FloatField(read_only=True)
+    round_id = serializers.UUIDField(source="game_round_id", read_only=True, allow_null=True)
     target_png = serializers.SerializerMethodField()
 
     class Meta:
@@ -98,7 +116,10 @@ class ScoreSerializer(serializers.ModelSerializer):
             "client_version",
             "played_at",
             "submission_id",
+            "round_id",
             "verified",
+            "unverified_reason",
+            "review_status",
             "flagged",
             "created_at",
             "target_png",
@@ -111,9 +132,25 @@ class ScoreSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
+class ClampedIntegerField(serializers.IntegerField):
+    """An integer >= min_value; above ``cap`` it is the cap (like ``page_size``), not an error."""
+
+    def __init__(self, *, cap: int, **kwargs: Any) -> None:
+        self.cap = cap
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        return min(super().to_internal_value(data), self.cap)
+
+
+LEADERBOARD_LIMIT_CAP = 100
+
+
 class LeaderboardQuerySerializer(serializers.Serializer):
     period = serializers.ChoiceField(choices=Period.choices, default=Period.ALL)
-    limit = serializers.IntegerField(min_value=1, max_value=100, default=10)
+    # A past period: the day, ISO week or month that contains this date (default: now).
+    at = serializers.DateField(input_formats=["%Y-%m-%d"], required=False, default=None)
+    limit = ClampedIntegerField(cap=LEADERBOARD_LIMIT_CAP, min_value=1, default=10)
     verified = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 

@@ -20,6 +20,8 @@ from games.serializers import (
     LeaderboardSerializer,
     PlayerRegisteredSerializer,
     PlayerRegisterSerializer,
+    RoundRequestSerializer,
+    RoundSerializer,
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
@@ -83,6 +85,20 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+class RoundIssueView(APIView):
+    """Issue a round (its seed) for the caller; a score played under it can be verified."""
+
+    permission_classes = [IsAuthenticated]
+    throttle_scope = "scores"
+
+    @extend_schema(request=RoundRequestSerializer, responses={201: RoundSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = RoundRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        game_round = services.round_issue(player=request.user, **serializer.validated_data)
+        return Response(RoundSerializer(game_round).data, status=status.HTTP_201_CREATED)
+
+
 class ScoreTargetView(APIView):
     """The score's shots drawn on the bullseye; only its player and staff may see it."""
 
@@ -116,14 +132,22 @@ def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
     if verified is None:
         verified = settings.LEADERBOARD_VERIFIED_ONLY_DEFAULT
     board = selectors.board_for(
-        mode=mode, period=query.validated_data["period"], verified_only=verified
+        mode=mode,
+        period=query.validated_data["period"],
+        verified_only=verified,
+        at=query.validated_data["at"],
     )
     return board, query.validated_data["limit"]
 
 
 BOARD_PARAMETERS = [
-    OpenApiParameter("period", str, enum=["all", "day", "week"], description="UTC day / week"),
-    OpenApiParameter("limit", int, description="1..100, default 10"),
+    OpenApiParameter(
+        "period", str, enum=["all", "day", "week", "month"], description="UTC day / week / month"
+    ),
+    OpenApiParameter(
+        "at", OpenApiTypes.DATE, description="a past period: the one containing this date"
+    ),
+    OpenApiParameter("limit", int, description="1..100 (larger is clamped to 100), default 10"),
     OpenApiParameter("verified", bool, description="Only replay-verified scores"),
 ]
 
@@ -169,7 +193,10 @@ class LeaderboardMeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=BOARD_PARAMETERS[::2], responses=LeaderboardMeSerializer)
+    @extend_schema(
+        parameters=[BOARD_PARAMETERS[0], BOARD_PARAMETERS[1], BOARD_PARAMETERS[3]],
+        responses=LeaderboardMeSerializer,
+    )
     def get(self, request: Request, mode: str) -> Response:
         board, _ = _board(request, mode)
         standing = selectors.leaderboard_me(board=board, player=request.user)

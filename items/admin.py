@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from exports.admin import export_selected
 from items import services
 from items.models import Item, StockMovement, StockSource
 from targets_site.errors import DomainError
@@ -31,7 +30,6 @@ class ItemAdmin(admin.ModelAdmin):
     ordering = ["id"]
     list_per_page = 50
     inlines = [StockMovementInline]
-    actions = [export_selected]
 
     def save_model(self, request, obj, form, change) -> None:
         # Through the service, so a stock edited in the form is recorded as a movement too.

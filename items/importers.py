@@ -13,6 +13,10 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 FORMATS = ("csv", "json", "jsonl")
+
+# Columns an items export carries that an import never sets (the database assigns them), so an
+# exported file imports back as it is (round trip); they are dropped, not refused.
+EXPORT_ONLY_COLUMNS = frozenset({"id", "created_at", "updated_at"})
 _WHITESPACE = re.compile(r"[ \t\r\n]*")  # JSON's insignificant whitespace
 
 
@@ -29,13 +33,17 @@ def format_for(path: str) -> str | None:
 
 def read_rows(stream: IO[str], fmt: str) -> Iterator[tuple[int, dict[str, Any]]]:
     if fmt == "csv":
-        yield from _read_csv(stream)
+        rows = _read_csv(stream)
     elif fmt == "jsonl":
-        yield from _read_jsonl(stream)
+        rows = _read_jsonl(stream)
     elif fmt == "json":
-        yield from _read_json(stream.read())
+        rows = _read_json(stream.read())
     else:
         raise ValueError(f"unknown format {fmt!r}")
+    for line, row in rows:
+        if EXPORT_ONLY_COLUMNS.intersection(row):
+            row = {key: value for key, value in row.items() if key not in EXPORT_ONLY_COLUMNS}
+        yield line, row
 
 
 def _read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -5,7 +5,6 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
-from exports.admin import export_selected
 from sensors import services
 from sensors.models import Alert, Reading, Sensor
 from targets_site.errors import Conflict
@@ -152,7 +151,6 @@ class ReadingAdmin(admin.ModelAdmin):
     ordering = ["-id"]
     show_full_result_count = False
     list_per_page = 100
-    actions = [export_selected]
 
     def has_add_permission(self, request) -> bool:
         return False

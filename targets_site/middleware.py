@@ -8,6 +8,7 @@ from urllib.parse import unquote_to_bytes
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from targets_site.auth import client_ip
 from targets_site.exceptions import error_body
 from targets_site.logging import log_escape
 
@@ -37,12 +38,14 @@ class RequestLogMiddleware:
         user = getattr(request, "user", None)
         username = user.get_username() if user is not None and user.is_authenticated else "-"
         logger.info(
-            "%s %s %s %.1fms user=%s request_id=%s",
+            "%s %s %s %.1fms user=%s ip=%s request_id=%s",
             log_escape(request.method or "-"),
             log_escape(request.path).replace(" ", "%20"),
             response.status_code,
             duration_ms,
             log_escape(username).replace(" ", "\\x20") or "-",
+            # The client as the throttles see it: behind nginx (NUM_PROXIES=1), the real one.
+            log_escape(client_ip(request)).replace(" ", "") or "-",
             request_id,
         )
         return response

@@ -7,7 +7,9 @@ with a message naming it). App code reads ``settings.X`` and never ``os.environ`
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import dj_database_url
@@ -15,7 +17,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.utils import get_random_secret_key
 from dotenv import load_dotenv
 
-from targets_site.env import env_bool, env_choice, env_int, env_list, env_rates, env_str
+from targets_site.env import (
+    env_bool,
+    env_choice,
+    env_int,
+    env_list,
+    env_match,
+    env_mqtt_url,
+    env_rates,
+    env_str,
+    parse_email_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -60,6 +72,7 @@ INSTALLED_APPS = [
     "sensors",
     "games",
     "exports",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -304,8 +317,77 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Email (notification channels of kind "email") -----------------------------------------
+
+# EMAIL_URL: console:// (default: messages are printed), smtp://user:pass@host:25,
+# smtp+tls://… (STARTTLS, 587), smtps://… (TLS, 465), locmem://; ?timeout=S.
+_email = parse_email_url("EMAIL_URL", env_str("EMAIL_URL", "console://") or "console://")
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+EMAIL_TIMEOUT = _email.timeout
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("EMAIL_FROM", "targets@localhost") or ""
+if "@" not in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(f"EMAIL_FROM must be an email address, got {DEFAULT_FROM_EMAIL!r}.")
+
 # Leaderboards count only replay-verified scores unless a request says otherwise.
-LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", False)
+LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", True)
+
+# --- Metrics (GET /metrics, Prometheus text; targets_site/metrics.py) ------------------------
+
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+# Addresses (or networks) allowed to read /metrics, as the throttles see the client (NUM_PROXIES).
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"METRICS_ALLOWED_IPS: {_entry!r} is not an IP address or network."
+        ) from None
+# Set by gunicorn.conf.py: each worker writes its samples there and a scrape adds them all up.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR")
+if not PROMETHEUS_MULTIPROC_DIR:
+    # prometheus_client switches to multiprocess mode when the variable merely exists, and an
+    # empty one (from a .env line) would scatter its files into the working directory.
+    os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    # prometheus_client would fail later, on the first metric, with a bare FileNotFoundError.
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory "
+        "(gunicorn.conf.py creates its own; for other processes make it first or leave it unset)."
+    )
+if METRICS_ENABLED:
+    # First, so the latency it records covers every other middleware too.
+    MIDDLEWARE.insert(0, "targets_site.metrics.MetricsMiddleware")
+
+# --- MQTT ingest (manage.py ingest_mqtt) ------------------------------------------------------
+
+MQTT_BROKER = env_mqtt_url("MQTT_URL", "mqtt://127.0.0.1:1883")
+# The broker keeps the persistent session, and the readings queued in it, under this id: fixed
+# for a worker (never random), and different for each worker of a shared subscription.
+MQTT_CLIENT_ID = env_match(
+    "MQTT_CLIENT_ID",
+    "targets-ingest",
+    r"[A-Za-z0-9_.:-]{1,64}",
+    says="1-64 letters, digits, '_', '.', ':' or '-'",
+)
+MQTT_TOPIC_PREFIX = env_match(
+    "MQTT_TOPIC_PREFIX",
+    "targets",
+    r"[^/#+\s\x00$][^/#+\s\x00]*(/[^/#+\s\x00]+)*",
+    says="one or more topic levels without wildcards or spaces, e.g. 'targets' or 'site1/targets'",
+)
+MQTT_SHARED_GROUP = env_match(
+    "MQTT_SHARED_GROUP", "", r"[A-Za-z0-9_-]{0,64}", says="empty (off) or a share group name"
+)
+MQTT_BATCH_SIZE = env_int("MQTT_BATCH_SIZE", 1000, minimum=1, maximum=30_000)
+MQTT_BATCH_MS = env_int("MQTT_BATCH_MS", 100, minimum=1, maximum=60_000)
+MQTT_SESSION_EXPIRY = env_int("MQTT_SESSION_EXPIRY", 7 * 24 * 3600, minimum=1, maximum=2**32 - 1)
 
 # --- Logging --------------------------------------------------------------------------------
 
@@ -334,6 +416,9 @@ LOGGING = {
     "root": {"handlers": ["console", "file"], "level": "WARNING"},
     "loggers": {
         "targets": {"handlers": ["console", "file"], "level": LOG_LEVEL, "propagate": False},
+        # Exports run from cron, whose mail is what commands print: their one-line reasons.
+        # The tracebacks behind them go to the file only.
+        "targets.exports": {"handlers": ["file"], "level": LOG_LEVEL, "propagate": False},
         # Request lines come from our own middleware; Django's duplicate 4xx warnings are noise.
         "django.request": {"handlers": ["console", "file"], "level": "ERROR", "propagate": False},
         # An unknown Host is one WARNING line without traceback, at most 5 a minute per process.

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from targets_site import auth, views
+from targets_site import auth, metrics, views
 
 handler400 = "targets_site.views.handler400"
 handler403 = "targets_site.views.handler403"
@@ -12,8 +12,10 @@ handler404 = "targets_site.views.handler404"
 handler500 = "targets_site.views.handler500"
 
 urlpatterns = [
+    path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", views.api_root, name="api-root"),
     path("api/v1/auth/token/", auth.ObtainTokenView.as_view(), name="auth-token"),
@@ -21,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include("sensors.urls")),
     path("api/v1/", include("games.urls")),
     path("api/v1/", include("exports.urls")),
+    path("api/v1/", include("notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Last: any other /api/ path is a JSON 404, with debug on as well as off.

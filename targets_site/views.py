@@ -3,13 +3,18 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
+import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage, Storage, storages
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 from django.views import csrf, defaults
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
@@ -31,9 +36,12 @@ API_ROOT_ROUTES = {
     "readings": "reading-list",
     "plots": "plot-readings",
     "players": "player-list",
+    "rounds": "round-list",
     "scores": "score-list",
     "leaderboards": "leaderboard-list",
     "exports": "export-list",
+    "notification-channels": "notificationchannel-list",
+    "notifications": "notification-list",
     "token": "auth-token",
 }
 
@@ -158,3 +166,58 @@ def handler500(request: HttpRequest) -> HttpResponse:
         message = "An internal error occurred; it has been logged."
         return JsonResponse(error_body("server_error", message), status=500)
     return defaults.server_error(request)
+
+
+# The landing page is anonymous and unthrottled: its health checks (a database round trip, a
+# cache round trip, a storage probe that may be an S3 request) run at most once per this many
+# seconds per process, whatever the traffic.
+LANDING_HEALTH_SECONDS = 10
+_landing_health: dict[str, object] = {"at": None, "checks": []}
+_landing_lock = threading.Lock()
+
+
+def _landing_checks() -> list[dict[str, object]]:
+    checks: list[dict[str, object]] = []
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks.append({"name": "Database", "ok": True, "state": "ok"})
+    except Exception:
+        logger.warning("landing page: database check failed", exc_info=True)
+        checks.append({"name": "Database", "ok": False, "state": "unavailable"})
+    try:
+        probe = f"landing-probe-{uuid.uuid4().hex}"
+        cache.set(probe, "1", timeout=5)
+        answered = cache.get(probe) == "1"
+        cache.delete(probe)
+        checks.append(
+            {"name": "Cache", "ok": answered, "state": "ok" if answered else "not answering"}
+        )
+    except Exception:
+        logger.warning("landing page: cache check failed", exc_info=True)
+        checks.append({"name": "Cache", "ok": False, "state": "unavailable"})
+    try:
+        _probe_storage(storages["exports"])
+        checks.append({"name": "Export storage", "ok": True, "state": "ok"})
+    except LowDiskSpace:
+        checks.append({"name": "Export storage", "ok": False, "state": "low on disk space"})
+    except Exception:
+        logger.warning("landing page: export storage check failed", exc_info=True)
+        checks.append({"name": "Export storage", "ok": False, "state": "unavailable"})
+    return checks
+
+
+@require_safe
+def landing(request: HttpRequest) -> HttpResponse:
+    """``GET /``: what Targets is, where to go, and whether its backing services answer."""
+    now = timezone.now()
+    with _landing_lock:
+        checked_at = _landing_health["at"]
+        if checked_at is None or (now - checked_at).total_seconds() >= LANDING_HEALTH_SECONDS:
+            _landing_health.update(at=now, checks=_landing_checks())
+        context = {
+            "checks": _landing_health["checks"],
+            "checked_at": _landing_health["at"],
+            "cache_seconds": LANDING_HEALTH_SECONDS,
+        }
+    return render(request, "targets_site/landing.html", context)

@@ -1,25 +1,34 @@
-"""The export record's life: request, validate, lock, claim, fail."""
+"""The export record's life: request, validate, start, claim, cancel, and its one ending.
+
+Every final status (succeeded or failed, whoever decides it) is written by ``export_finish``:
+one conditional UPDATE, so a run, a cancel and an expired lease can never both end one export.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
+import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from exports.choices import Format, Status, StorageKind
+from exports.choices import TEXT_FORMATS, Format, Status, StorageKind
 from exports.datasets import dataset_get, filters_clean
+from exports.formats import WrittenFile
 from exports.models import Export
+from exports.notices import export_notify
+from exports.services.leases import lease_deadline
 from exports.storage import export_storage
 from targets_site.errors import Conflict, InvalidInput
 
-# A running export whose heartbeat is older than this is taken to have died with its process.
-STALE_AFTER = dt.timedelta(hours=1)
+logger = logging.getLogger("targets.exports")
+
 ERROR_MAX_CHARS = 1000
 
 
@@ -45,19 +54,21 @@ def export_validate(
     """Check a request; return the model fields for it. InvalidInput names each bad part."""
     found = dataset_get(dataset)
     if fmt not in Format.values:
-        raise InvalidInput(
-            details={
-                "format": [f"Unknown format {fmt!r}; choose one of {', '.join(Format.values)}."]
-            }
+        raise InvalidInput.for_field(
+            "format", f"Unknown format {fmt!r}; choose one of {', '.join(Format.values)}."
+        )
+    if compress and fmt not in TEXT_FORMATS:
+        raise InvalidInput.for_field(
+            "gzip", "Parquet compresses its own column chunks; gzip is for csv, json and jsonl."
         )
     storage = storage or settings.EXPORTS_STORAGE
     if storage not in StorageKind.values:
-        raise InvalidInput(details={"storage": [f"Unknown storage {storage!r}; use local or s3."]})
+        raise InvalidInput.for_field("storage", f"Unknown storage {storage!r}; use local or s3.")
     cleaned = filters_clean(found, filters)
     try:
         export_storage(storage)
     except ImproperlyConfigured as exc:
-        raise InvalidInput(details={"storage": [str(exc)]}) from None
+        raise InvalidInput.for_field("storage", str(exc)) from None
     return {
         "dataset": found.name,
         "format": fmt,
@@ -76,26 +87,15 @@ def export_request(*, requested_by=None, **request: Any) -> Export:
     return Export.objects.create(status=Status.PENDING, requested_by=requested_by, **fields)
 
 
-def _stale_runs_fail(*, fingerprint: str | None = None) -> int:
-    """Mark running exports whose process stopped sending heartbeats as failed."""
-    cutoff = timezone.now() - STALE_AFTER
-    stale = Export.objects.filter(status=Status.RUNNING, heartbeat_at__lt=cutoff)
-    if fingerprint is not None:
-        stale = stale.filter(fingerprint=fingerprint)
-    return stale.update(
-        status=Status.FAILED,
-        finished_at=timezone.now(),
-        error=f"The run stopped sending heartbeats for over {STALE_AFTER}; its worker died.",
-    )
-
-
 def export_start(*, requested_by=None, **request: Any) -> Export:
     """Record an export already running, for a run in this process (``export_data``).
 
     Raises ExportAlreadyRunning, recording nothing, when the same export is running.
     """
+    from exports.services.leases import leases_expire
+
     fields = export_validate(**request)
-    _stale_runs_fail(fingerprint=fields["fingerprint"])
+    leases_expire(fingerprint=fields["fingerprint"])
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -103,7 +103,7 @@ def export_start(*, requested_by=None, **request: Any) -> Export:
                 status=Status.RUNNING,
                 requested_by=requested_by,
                 started_at=now,
-                heartbeat_at=now,
+                lease_expires_at=lease_deadline(now),
                 **fields,
             )
     except IntegrityError:
@@ -122,7 +122,6 @@ def export_claim_next() -> Export | None:
     On PostgreSQL ``FOR UPDATE SKIP LOCKED`` lets any number of workers claim side by side, each
     getting a different row; the conditional UPDATE also makes the claim exclusive on SQLite.
     """
-    _stale_runs_fail()
     for _attempt in range(10):
         with transaction.atomic():
             running = Export.objects.filter(status=Status.RUNNING).values("fingerprint")
@@ -140,7 +139,7 @@ def export_claim_next() -> Export | None:
             try:
                 with transaction.atomic():
                     claimed = Export.objects.filter(pk=candidate.pk, status=Status.PENDING).update(
-                        status=Status.RUNNING, started_at=now, heartbeat_at=now
+                        status=Status.RUNNING, started_at=now, lease_expires_at=lease_deadline(now)
                     )
             except IntegrityError:
                 # Its twin started between our look and our update: leave it pending.
@@ -150,15 +149,67 @@ def export_claim_next() -> Export | None:
     return None
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or "no details"
     return f"{type(exc).__name__}: {text}"[:ERROR_MAX_CHARS]
 
 
-def export_fail(*, export: Export, reason: str) -> None:
-    Export.objects.filter(pk=export.pk).exclude(status=Status.SUCCEEDED).update(
-        status=Status.FAILED, error=reason, finished_at=timezone.now()
-    )
+def export_finish(
+    *,
+    export: Export,
+    status: str,
+    reason: str = "",
+    written: WrittenFile | None = None,
+    key: str | None = None,
+    from_statuses: Iterable[str] = (Status.RUNNING,),
+    condition: Q | None = None,
+) -> bool:
+    """Record an export's final status (``succeeded`` with its file, or ``failed`` with the
+    reason) if it is still in ``from_statuses``; False when someone else ended it first.
+
+    The one place an export ends: a run, a cancel and an expired lease all come through here,
+    and so does anything that must happen exactly once when an export ends (notifications).
+    """
+    now = timezone.now()
+    fields: dict[str, Any] = {"status": status, "finished_at": now, "lease_expires_at": None}
+    if status == Status.SUCCEEDED:
+        assert written is not None
+        fields.update(rows=written.rows, bytes=written.bytes, sha256=written.sha256, error="")
+    else:
+        fields["error"] = reason[:ERROR_MAX_CHARS]
+    if key is not None:
+        fields["key"] = key
+    ending = Export.objects.filter(pk=export.pk, status__in=list(from_statuses))
+    if condition is not None:
+        ending = ending.filter(condition)
+    with transaction.atomic():
+        ended = bool(ending.update(**fields))
+        if ended:
+            # In the same transaction: export.succeeded / export.failed is queued exactly when
+            # the final status is written, never without it.
+            export_notify(export=Export.objects.get(pk=export.pk))
+    if ended:
+        logger.info("export %s %s %s", export.pk, status, reason)
+    return ended
+
+
+def export_cancel(*, export: Export, by: Any = None) -> Export:
+    """Cancel a pending or running export: it is failed with the reason at once; a running
+    worker notices at its next lease renewal, stops and removes its file."""
+    who = f" by {by.get_username()}" if by is not None and hasattr(by, "get_username") else ""
+    if not export_finish(
+        export=export,
+        status=Status.FAILED,
+        reason=f"Cancelled{who}.",
+        from_statuses=(Status.PENDING, Status.RUNNING),
+    ):
+        export.refresh_from_db()
+        raise Conflict(
+            f"Export #{export.pk} is {export.status}; "
+            "only a pending or running export can be cancelled."
+        )
+    export.refresh_from_db()
+    return export
 
 
 def export_row_count(*, export: Export) -> int:

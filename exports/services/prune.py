@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from exports.choices import Status, StorageKind
+from exports.choices import Status
 from exports.models import Export
-from exports.services.lifecycle import STALE_AFTER, _one_line
-from exports.storage import export_storage, local_partial_dir
+from exports.services.leases import LEASE
+from exports.services.lifecycle import one_line
+from exports.storage import export_storage, partial_dir
 from targets_site.errors import InvalidInput
 
 
@@ -24,7 +25,7 @@ def exports_prune(*, keep_days: int) -> PruneResult:
     """Delete finished exports older than ``keep_days`` days: the object first, then the record
     (a record whose object could not be deleted is kept, so it can be pruned again later)."""
     if keep_days < 0:
-        raise InvalidInput(details={"keep_days": ["Must be 0 or more."]})
+        raise InvalidInput.for_field("keep_days", "Must be 0 or more.")
     cutoff = timezone.now() - dt.timedelta(days=keep_days)
     old = Export.objects.filter(
         created_at__lt=cutoff, status__in=[Status.SUCCEEDED, Status.FAILED]
@@ -40,20 +41,19 @@ def exports_prune(*, keep_days: int) -> PruneResult:
             export.delete()
             deleted += 1
         except Exception as exc:
-            failed.append(f"#{export.pk} {export.key}: {_one_line(exc)}")
-    _partials_prune(cutoff=min(cutoff, timezone.now() - STALE_AFTER))
+            failed.append(f"#{export.pk} {export.key}: {one_line(exc)}")
+    _partials_prune(cutoff=min(cutoff, timezone.now() - LEASE))
     return PruneResult(deleted=deleted, failed=failed)
 
 
 def _partials_prune(*, cutoff: dt.datetime) -> None:
-    """Temp files a killed process left in the local ``.partial`` directory."""
+    """Temp files a killed process left in the ``.partial`` directory (of any export: those of
+    this machine's dead workers whose records another machine failed, too)."""
     try:
-        partial = local_partial_dir(export_storage(StorageKind.LOCAL))
-    except Exception:
+        partial = partial_dir()
+    except OSError:
         return
-    if partial is None:
-        return
-    for path in partial.glob("*.part"):
+    for path in partial.glob("export-*"):
         modified = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC)
         if modified < cutoff:
             path.unlink(missing_ok=True)

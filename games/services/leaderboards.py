@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
 
-from games.models import LeaderboardEntry, Period, Scope, Score, board_key
+from games.models import RANKED_REVIEW_STATUSES, LeaderboardEntry, Period, Scope, Score, board_key
 
 ALL_TIME_START = dt.date(1970, 1, 1)
 
@@ -19,7 +19,12 @@ def period_start(period: str, moment: dt.datetime) -> dt.date:
         return day
     if period == Period.WEEK:
         return day - dt.timedelta(days=day.weekday())
+    if period == Period.MONTH:
+        return day.replace(day=1)
     return ALL_TIME_START
+
+
+BOARD_PERIODS = (Period.ALL, Period.DAY, Period.WEEK, Period.MONTH)
 
 
 def _board_keys(*, mode: str, played_at: dt.datetime, verified: bool) -> list[str]:
@@ -27,7 +32,7 @@ def _board_keys(*, mode: str, played_at: dt.datetime, verified: bool) -> list[st
     return [
         board_key(mode, scope, period, period_start(period, played_at))
         for scope in scopes
-        for period in (Period.ALL, Period.DAY, Period.WEEK)
+        for period in BOARD_PERIODS
     ]
 
 
@@ -46,7 +51,7 @@ def _entry(
 
 def leaderboard_offer(*, score: Score) -> None:
     """Put a new score on each board where it beats its player's current best."""
-    if score.flagged:
+    if not score.ranked:
         return
     keys = _board_keys(mode=score.mode, played_at=score.played_at, verified=score.verified)
     current = {
@@ -91,15 +96,21 @@ def _best_entries(
             )
 
 
+def _ranked_scores():
+    """Scores that may stand on a board: not flagged, not in review, not rejected."""
+    return Score.objects.filter(flagged=False, review_status__in=RANKED_REVIEW_STATUSES)
+
+
 _BEST_FIRST = ["player", "mode", "-points", "played_at", "id"]
 _ROW_FIELDS = ["id", "player_id", "mode", "points", "played_at", "verified"]
 
 
 def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
-    """Recompute one player's rows on every board of a mode from their unflagged scores."""
+    """Recompute one player's rows on every board of a mode from their ranked scores."""
     LeaderboardEntry.objects.filter(player_id=player_id, board__startswith=f"{mode}:").delete()
     rows = (
-        Score.objects.filter(player_id=player_id, mode=mode, flagged=False)
+        _ranked_scores()
+        .filter(player_id=player_id, mode=mode)
         .order_by(*_BEST_FIRST)
         .values_list(*_ROW_FIELDS)
     )
@@ -107,7 +118,8 @@ def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
 
 
 # PostgreSQL rebuilds in one statement: the same keys as _board_keys/period_start (UTC day,
-# ISO week from Monday, 1970-01-01 for all time) and the same order as _BEST_FIRST.
+# ISO week from Monday, month, 1970-01-01 for all time), the same scores as _ranked_scores and
+# the same order as _BEST_FIRST.
 _REBUILD_SQL = """
 INSERT INTO games_leaderboardentry (board, player_id, score_id, points, neg_points, played_at)
 SELECT DISTINCT ON (board, player_id) board, player_id, id, points, -points, played_at
@@ -117,12 +129,14 @@ FROM (
                CASE p.period
                    WHEN 'all' THEN DATE '1970-01-01'
                    WHEN 'day' THEN (s.played_at AT TIME ZONE 'UTC')::date
+                   WHEN 'month' THEN date_trunc('month', s.played_at AT TIME ZONE 'UTC')::date
                    ELSE date_trunc('week', s.played_at AT TIME ZONE 'UTC')::date
                END, 'YYYY-MM-DD') AS board
     FROM games_score s
     CROSS JOIN (VALUES ('any'), ('verified')) AS sc(scope)
-    CROSS JOIN (VALUES ('all'), ('day'), ('week')) AS p(period)
-    WHERE NOT s.flagged AND (sc.scope = 'any' OR s.verified)
+    CROSS JOIN (VALUES ('all'), ('day'), ('week'), ('month')) AS p(period)
+    WHERE NOT s.flagged AND s.review_status IN ('none', 'approved')
+      AND (sc.scope = 'any' OR s.verified)
 ) AS keyed
 ORDER BY board, player_id, points DESC, played_at, id
 """
@@ -152,7 +166,7 @@ def _leaderboard_rebuild_streamed(
     *, batch_size: int, wrap: Callable[[Iterable[tuple], int], Iterable[tuple]] | None
 ) -> int:
     written = 0
-    scores = Score.objects.filter(flagged=False)
+    scores = _ranked_scores()
     rows: Iterable[tuple] = (
         scores.order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS).iterator(chunk_size=batch_size)
     )

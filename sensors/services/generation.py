@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sensors.models import Sensor
 from sensors.services.ingest import IngestResult, ReadingWriter, write_readings
-from sensors.synthetic import SineSpec, sine_series
+
+if TYPE_CHECKING:
+    from sensors.synthetic import SineSpec
 
 _CHUNK = 10_000
 
@@ -21,6 +24,9 @@ def readings_generate(
     on_chunk: Callable[[int], None] | None = None,
 ) -> IngestResult:
     """Store a seeded sine-plus-noise series for ``sensor``; existing timestamps are kept."""
+    # numpy, imported where it is used: the admin imports these services in every command.
+    from sensors.synthetic import sine_series
+
     timestamps, values = sine_series(start=start, step_s=step_s, count=count, spec=spec, seed=seed)
 
     def produce(writer: ReadingWriter) -> None:

@@ -73,7 +73,16 @@ def readings_import(
     known = dict(Sensor.objects.values_list("code", "id"))
     errors: list[tuple[int, str]] = []
 
-    if [cell.lower() for cell in header] == LONG_HEADER:
+    lowered = [cell.lower() for cell in header]
+    # The long columns in any order: an exported readings CSV (sensor,timestamp,value) imports
+    # back as it is.
+    order = (
+        [lowered.index(name) for name in LONG_HEADER]
+        if sorted(lowered) == sorted(LONG_HEADER)
+        else None
+    )
+    reorder = order is not None and order != [0, 1, 2]
+    if order is not None:
         layout = "long"
         columns: list[int | None] = []
     elif header and header[0].lower() == "timestamp" and len(header) > 1:
@@ -91,7 +100,13 @@ def readings_import(
             raise ReadingsImportError(errors)
     else:
         raise ReadingsImportError(
-            [(1, "Expected the header 'timestamp,sensor,value' or 'timestamp,<code>,<code>...'.")]
+            [
+                (
+                    1,
+                    "Expected the header 'timestamp,sensor,value' (in any order) or "
+                    "'timestamp,<code>,<code>...'.",
+                )
+            ]
         )
 
     body_start = stream.tell()
@@ -158,6 +173,8 @@ def readings_import(
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
+            if reorder and len(row) == 3:
+                row = [row[order[0]], row[order[1]], row[order[2]]]  # type: ignore[index]
             waiting.append(row)
             numbers.append(reader.line_num + 1)  # + the header line, read before
             if len(waiting) >= batch_lines and not take_waiting():

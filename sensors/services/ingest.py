@@ -19,6 +19,7 @@ from psycopg import errors as psycopg_errors
 
 from sensors.models import Reading, ReadingMark, Sensor
 from sensors.parsing import ReadingRow, reading_from_json, readings_from_json
+from targets_site import metrics
 from targets_site.errors import Conflict, InvalidInput, TooLarge
 
 MAX_BATCH = 10_000
@@ -176,25 +177,32 @@ def _lock_sensors_against_deletion(sensor_ids: list[int]) -> None:
 def write_readings(produce: Callable[[ReadingWriter], None]) -> ReadingWriter:
     """Run ``produce(writer)`` inside a transaction and return the finished writer.
 
+    The new rows are counted in ``targets_readings_ingested_total`` once they are committed.
     On PostgreSQL the first attempt COPYs straight into the table inside a savepoint: new data,
     the common case, costs one COPY. If any reading is already stored, the savepoint is rolled
     back and ``produce`` runs again through the temp table with ON CONFLICT DO NOTHING, so
     ``produce`` must be repeatable (re-read its file, re-send its rows).
     """
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            savepoint = transaction.savepoint()
-            try:
-                with ReadingWriter(direct=True) as writer:
-                    produce(writer)
-            except DuplicateReading:
-                transaction.savepoint_rollback(savepoint)
-            else:
-                transaction.savepoint_commit(savepoint)
-                return writer
-        with ReadingWriter() as writer:
-            produce(writer)
+        writer = _write_readings_once(produce)
+        metrics.readings_ingested(writer.created)
         return writer
+
+
+def _write_readings_once(produce: Callable[[ReadingWriter], None]) -> ReadingWriter:
+    if connection.vendor == "postgresql":
+        savepoint = transaction.savepoint()
+        try:
+            with ReadingWriter(direct=True) as writer:
+                produce(writer)
+        except DuplicateReading:
+            transaction.savepoint_rollback(savepoint)
+        else:
+            transaction.savepoint_commit(savepoint)
+            return writer
+    with ReadingWriter() as writer:
+        produce(writer)
+    return writer
 
 
 def readings_store(*, rows: Iterable[ReadingRow]) -> int:

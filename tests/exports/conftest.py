@@ -26,3 +26,10 @@ def s3_bucket(s3_server, settings) -> str:
         "region_name": s3_server.region,
     }
     return bucket
+
+
+@pytest.fixture
+def python_writer(monkeypatch):
+    """Rows through the ORM and the Python writers, on PostgreSQL too (not COPY): for tests
+    that feed or break the row stream itself."""
+    monkeypatch.setattr("exports.pipeline.produce.uses_postgres_copy", lambda: False)

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from exports import services
 from exports.models import Export
-from exports.services import runs
 from tests.exports.factories import make_items, make_readings
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +84,7 @@ def test_export_data_reports_a_failed_run_with_its_reason(monkeypatch):
         raise RuntimeError("no space left on device")
 
     monkeypatch.setattr(formats, "csv_cell", explode)
-    monkeypatch.setattr(runs, "uses_postgres_copy", lambda export: False)
+    monkeypatch.setattr("exports.pipeline.produce.uses_postgres_copy", lambda: False)
     with pytest.raises(CommandError, match="failed: RuntimeError: no space left on device"):
         call("export_data", "items")
     assert Export.objects.get().status == "failed"
@@ -245,3 +244,44 @@ def test_run_exports_as_a_worker_polls_until_it_has_run_its_quota():
 def test_run_exports_refuses_nonsense_options(args):
     with pytest.raises(CommandError, match="--interval must be > 0"):
         call("run_exports", *args)
+
+
+def test_a_failed_command_prints_one_line_and_logs_the_traceback_to_the_file_only(tmp_path):
+    """As cron runs it: a real process, S3 unreachable (nothing listens on port 9)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "targets_site.settings",
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "EXPORTS_S3_BUCKET": "exports",
+        "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+    }
+    env.pop("DJANGO_LOG_LEVEL", None)
+    from django.conf import settings
+
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, timeout=120)
+    log = settings.LOG_DIR / "targets.log"
+    logged_before = log.stat().st_size if log.exists() else 0
+    done = subprocess.run(
+        [*manage, "export_data", "items", "--storage", "s3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("CommandError: Export #1 failed:")
+    assert "127.0.0.1:9" in lines[0] or "Connect" in lines[0]
+    with open(log, "rb") as handle:
+        handle.seek(logged_before)
+        logged = handle.read().decode()
+    assert "Traceback" in logged and "export 1 failed" in logged

@@ -131,9 +131,11 @@ def test_keys_are_never_reused_even_for_the_same_export_in_the_same_second(local
     assert (local_exports / first.key).exists() and (local_exports / second.key).exists()
 
 
-def test_an_exception_half_way_leaves_no_file_and_records_the_reason(local_exports, monkeypatch):
+def test_an_exception_half_way_leaves_no_file_and_records_the_reason(
+    local_exports, monkeypatch, python_writer
+):
     make_readings("A", 50)
-    real = formats.json_value
+    real = formats.json_text
     calls = {"n": 0}
 
     def failing(value):
@@ -142,7 +144,7 @@ def test_an_exception_half_way_leaves_no_file_and_records_the_reason(local_expor
             raise RuntimeError("disk went away")
         return real(value)
 
-    monkeypatch.setattr(formats, "json_value", failing)
+    monkeypatch.setattr(formats, "json_text", failing)
     export = run(dataset="readings", fmt="jsonl")
 
     assert export.status == "failed"
@@ -196,14 +198,14 @@ def test_a_second_run_of_the_same_export_does_not_start_while_one_is_running():
     assert services.export_start(dataset="items", fmt="csv").status == "running"
 
 
-def test_a_run_whose_worker_died_stops_blocking_after_the_stale_timeout():
+def test_a_run_whose_worker_died_stops_blocking_once_its_lease_expired():
     stuck = services.export_start(dataset="items", fmt="csv")
     Export.objects.filter(pk=stuck.pk).update(
-        heartbeat_at=timezone.now() - services.STALE_AFTER - dt.timedelta(minutes=1)
+        lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
     fresh = services.export_start(dataset="items", fmt="csv")
     stuck.refresh_from_db()
-    assert stuck.status == "failed" and "heartbeats" in stuck.error
+    assert stuck.status == "failed" and "stopped renewing the lease" in stuck.error
     assert fresh.status == "running"
 
 
@@ -226,6 +228,12 @@ def test_a_run_whose_worker_died_stops_blocking_after_the_stale_timeout():
         ({"dataset": "scores", "filters": {"mode": "snake"}}, "mode", "Unknown mode"),
         ({"dataset": "readings", "filters": {"sensor": "x" * 51}}, "sensor", "at most 50"),
         ({"dataset": "readings", "filters": {"limit": 5}}, "limit", "Unknown filter"),
+        (
+            {"dataset": "readings", "filters": {"since": "9999-12-31T23:59:59-23:59"}},
+            "since",
+            "outside the years 1-9999",
+        ),
+        ({"dataset": "readings", "fmt": "parquet", "compress": True}, "gzip", "Parquet"),
     ],
 )
 def test_bad_requests_are_refused_before_anything_is_recorded(request_kwargs, field, message):
@@ -301,11 +309,33 @@ def test_on_postgresql_the_copy_path_writes_the_same_bytes_as_the_python_path(lo
         acknowledged_by=user,
         acknowledged_at=T0 + dt.timedelta(minutes=5),
     )
-    for dataset in ("items", "sensors", "readings", "alerts"):
-        for compress in (False, True):
-            fast = services.export_run(dataset=dataset, fmt="csv", compress=compress)
-            assert services.uses_postgres_copy(fast)
-            slow = services.export_start(dataset=dataset, fmt="csv", compress=compress)
+    Reading.objects.create(sensor=sensor, timestamp=T0 + dt.timedelta(days=3), value=1234567.0e9)
+    from decimal import Decimal
+
+    from items.models import Item
+
+    Item.objects.create(
+        sku="ODD-1",
+        name='tab\there "quoted" \\ back\u0001slash, é 🎯\nline',
+        description="",
+        price=Decimal("0.05"),
+        stock_quantity=0,
+        is_active=False,
+    )
+    from tests.games.factories import PlayerFactory, make_score
+
+    make_score(PlayerFactory(username="=ann"), points=180, mode="bullseye")
+    assert services.uses_postgres_copy()
+    for dataset in ("items", "sensors", "readings", "alerts", "scores"):
+        for fmt, compress in [
+            ("csv", False),
+            ("csv", True),
+            ("json", False),
+            ("jsonl", False),
+            ("jsonl", True),
+        ]:
+            fast = services.export_run(dataset=dataset, fmt=fmt, compress=compress)
+            slow = services.export_start(dataset=dataset, fmt=fmt, compress=compress)
             slow = services.export_execute(export=slow, force_python=True)
             assert fast.status == slow.status == "succeeded", (fast.error, slow.error)
             fast_bytes, slow_bytes = stored(local_exports, fast), stored(local_exports, slow)
@@ -314,7 +344,7 @@ def test_on_postgresql_the_copy_path_writes_the_same_bytes_as_the_python_path(lo
                 fast_bytes, slow_bytes = gzip.decompress(fast_bytes), gzip.decompress(slow_bytes)
             else:
                 assert fast.sha256 == slow.sha256
-            assert fast_bytes == slow_bytes, dataset
+            assert fast_bytes == slow_bytes, (dataset, fmt)
             assert fast.rows == slow.rows
     readings = stored(local_exports, services.export_run(dataset="readings", fmt="csv"))
     assert b"'=A,2026-03-02 12:00:00.00012+00,-1.25e-07\n" in readings
@@ -328,7 +358,9 @@ def test_a_database_error_in_the_middle_of_copy_fails_the_export_and_leaves_no_f
     from django.db import connection
 
     make_readings("A", 30_000)
-    real_copy = runs._copy_csv_into
+    from exports.pipeline import produce
+
+    real_copy = produce.copy_into
 
     def copy_with_a_tiny_timeout(*args, **kwargs):
         # The server cancels the COPY part-way: a real database failure, not a simulated one.
@@ -336,11 +368,11 @@ def test_a_database_error_in_the_middle_of_copy_fails_the_export_and_leaves_no_f
             cursor.execute("SET statement_timeout = 5")
         return real_copy(*args, **kwargs)
 
-    monkeypatch.setattr(runs, "_copy_csv_into", copy_with_a_tiny_timeout)
+    monkeypatch.setattr(produce, "copy_into", copy_with_a_tiny_timeout)
     export = services.export_run(dataset="readings", fmt="csv")
     assert export.status == "failed"
     assert "statement timeout" in export.error
     assert [p for p in local_exports.rglob("*") if p.is_file()] == []
     # The connection dropped mid-COPY was replaced: the next export works (without the timeout).
-    monkeypatch.setattr(runs, "_copy_csv_into", real_copy)
+    monkeypatch.setattr(produce, "copy_into", real_copy)
     assert services.export_run(dataset="readings", fmt="csv").rows == 30_000

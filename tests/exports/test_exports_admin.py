@@ -88,3 +88,17 @@ def test_the_reading_list_action_downloads_the_selected_readings(admin_client):
         {"sensor": "A", "timestamp": "2026-03-01 12:00:00+00", "value": "50"},
         {"sensor": "A", "timestamp": "2026-03-01 12:01:00+00", "value": "51"},
     ]
+
+
+def test_export_selected_is_put_on_the_dataset_admins_by_the_exports_app():
+    from pathlib import Path
+
+    from exports.admin import export_selected as action
+    from items.models import Item as ItemModel
+    from sensors.models import Reading
+
+    assert action in site._registry[ItemModel].actions
+    assert action in site._registry[Reading].actions
+    # The dependency runs one way: only exports knows the other apps.
+    for app in ("items", "sensors", "games"):
+        assert "exports" not in Path(f"{app}/admin.py").read_text()

@@ -173,3 +173,14 @@ def test_the_api_root_lists_exports(api_client):
 
 def test_anonymous_callers_are_asked_to_authenticate(api_client):
     assert_error(api_client.get(URL), 401, "not_authenticated")
+
+
+def test_a_time_that_does_not_exist_in_utc_is_a_400_not_a_500(staff_client):
+    body = {
+        "dataset": "readings",
+        "format": "csv",
+        "filters": {"since": "9999-12-31T23:59:59-23:59"},
+    }
+    error = assert_error(staff_client.post(URL, body, format="json"), 400)
+    assert "since" in error["details"]
+    assert not Export.objects.exists()

@@ -22,7 +22,6 @@ from exports.formats import (
     datetime_text,
     file_copy_digest,
     file_digest,
-    file_extension,
     float_text,
     rows_write,
 )
@@ -138,13 +137,6 @@ def test_nan_cannot_be_written_as_json():
 def test_an_unknown_format_is_refused():
     with pytest.raises(ValueError, match="Unknown format 'xml'"):
         write("xml")
-    with pytest.raises(ValueError):
-        file_extension("parquet", compress=False)
-
-
-def test_extensions_name_the_format_and_compression():
-    assert file_extension("csv", compress=False) == "csv"
-    assert file_extension("jsonl", compress=True) == "jsonl.gz"
 
 
 def test_csv_times_are_written_as_postgresql_writes_a_utc_timestamptz():

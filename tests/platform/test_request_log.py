@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 LINE = re.compile(
     r"^(?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) (?P<ms>\d+\.\d)ms "
-    r"user=(?P<user>\S+) request_id=(?P<id>\S+)$"
+    r"user=(?P<user>\S+) ip=(?P<ip>\S+) request_id=(?P<id>\S+)$"
 )
 
 
@@ -88,3 +88,14 @@ def test_request_lines_reach_the_rotating_file_under_var_log(api_client):
     api_client.get("/healthz", HTTP_X_REQUEST_ID=marker)
     handler.flush()
     assert "GET /healthz 200" in Path(handler.baseFilename).read_text().split(marker)[0][-200:]
+
+
+def test_the_client_address_is_logged_as_the_throttles_see_it(client, caplog, settings):
+    caplog.set_level(logging.INFO, logger="targets.request")
+    client.get("/healthz", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    settings.NUM_PROXIES = 1
+    client.get("/healthz", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.8")
+
+    direct, proxied = logged(caplog)
+    assert direct["ip"] == "198.51.100.7"  # no proxy trusted: the header is ignored
+    assert proxied["ip"] == "198.51.100.8"  # one proxy: the address it saw, not the forged one

@@ -22,6 +22,17 @@ from tests.platform.subprocesses import BASE_DIR, PRODUCTION_KEY, run_manage, ru
         ("DJANGO_SECURE_HSTS_SECONDS", "-5", "must be >= 0"),
         ("DJANGO_SECURE_SSL_REDIRECT", "perhaps", "must be a boolean"),
         ("DJANGO_LOG_LEVEL", "loud", "must be one of"),
+        ("MQTT_URL", "http://broker:1883", "must start with mqtt:// or mqtts://"),
+        ("MQTT_URL", "mqtt://:1883", "must name a host"),
+        ("MQTT_URL", "mqtt://broker:port", "not a valid MQTT URL"),
+        ("MQTT_URL", "mqtt://broker/targets", "takes no path"),
+        ("MQTT_CLIENT_ID", "has spaces", "1-64 letters"),
+        ("MQTT_TOPIC_PREFIX", "targets/#", "without wildcards"),
+        ("MQTT_TOPIC_PREFIX", "/targets", "without wildcards"),
+        ("MQTT_SHARED_GROUP", "a/b", "share group name"),
+        ("MQTT_BATCH_SIZE", "0", "must be >= 1"),
+        ("MQTT_BATCH_SIZE", "50000", "must be <= 30000"),
+        ("MQTT_SESSION_EXPIRY", "soon", "must be an integer"),
     ],
 )
 def test_a_bad_value_stops_the_start_with_a_message_naming_the_variable(variable, value, says):
@@ -172,3 +183,23 @@ def test_with_redis_url_set_the_cache_is_redis_and_shared():
     result = run_python("-c", REDIS_ROUND_TRIP, REDIS_URL="redis://127.0.0.1:6379/14")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["django.core.cache.backends.redis.RedisCache", "True", "1"]
+
+
+def test_mqtt_url_gives_the_broker_credentials_and_tls_from_one_variable():
+    code = (
+        "import django; django.setup(); "
+        "from django.conf import settings; print(sorted(settings.MQTT_BROKER.items()))"
+    )
+    result = run_python("-c", code, MQTT_URL="mqtts://ingest:p%40ss@broker.internal")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(
+        sorted(
+            {
+                "host": "broker.internal",
+                "port": 8883,
+                "username": "ingest",
+                "password": "p@ss",
+                "tls": True,
+            }.items()
+        )
+    )

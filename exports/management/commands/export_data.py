@@ -1,26 +1,27 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import DatabaseError
+from django.core.management.base import CommandError, CommandParser
 
 from exports import services
 from exports.choices import DATASET_NAMES, Format, Status, StorageKind
-from targets_site.errors import DomainError
+from exports.management.base import ExportsCommand
 from targets_site.progress import progress_counter
 
 
-class Command(BaseCommand):
+class Command(ExportsCommand):
     help = (
-        "Export a dataset (items, sensors, readings, alerts, scores) as CSV, JSON or JSON Lines "
-        "to the export storage under a new key; prints the key, rows, bytes and sha256. "
+        "Export a dataset (items, sensors, readings, alerts, scores) as CSV, JSON, JSON Lines or "
+        "Parquet to the export storage under a new key; prints the key, rows, bytes and sha256. "
         "A second run of the same export while one is running does not start."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("dataset", help=f"One of: {', '.join(DATASET_NAMES)}.")
-        parser.add_argument("--format", default=Format.CSV, help="csv (default), json or jsonl.")
-        parser.add_argument("--gzip", action="store_true", help="Compress the file with gzip.")
+        parser.add_argument(
+            "--format", default=Format.CSV, help="csv (default), json, jsonl or parquet."
+        )
+        parser.add_argument("--gzip", action="store_true", help="Compress a text format.")
         parser.add_argument(
             "--since", help="Only rows at or after this ISO date/time (with an offset, e.g. Z)."
         )
@@ -36,22 +37,15 @@ class Command(BaseCommand):
     def handle(self, *args, dataset: str, format: str, gzip: bool, storage: str | None, **options):
         filters = {name: options[name] for name in ("since", "until", "sensor", "mode")}
         # A bar on a terminal only (to stderr, so stdout stays the parseable summary).
-        try:
-            with progress_counter(
-                stdout=self.stdout, desc=f"export {dataset}", unit="row"
-            ) as advance:
-                export = services.export_run(
-                    dataset=dataset,
-                    fmt=format,
-                    compress=gzip,
-                    filters={key: value for key, value in filters.items() if value is not None},
-                    storage=storage,
-                    progress=advance,
-                )
-        except DomainError as err:
-            raise CommandError(str(err)) from None
-        except DatabaseError as exc:
-            raise CommandError(f"Database error: {' '.join(str(exc).split())}") from None
+        with progress_counter(stdout=self.stdout, desc=f"export {dataset}", unit="row") as advance:
+            export = services.export_run(
+                dataset=dataset,
+                fmt=format,
+                compress=gzip,
+                filters={key: value for key, value in filters.items() if value is not None},
+                storage=storage,
+                progress=advance,
+            )
 
         if export.status != Status.SUCCEEDED:
             raise CommandError(f"Export #{export.pk} failed: {export.error}")

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from exports import services
+from exports.management.base import ExportsCommand
 
 
-class Command(BaseCommand):
+class Command(ExportsCommand):
     help = (
         "Delete finished exports older than --keep-days days: each stored file or object, then "
         "its record. Pending and running exports are never pruned."

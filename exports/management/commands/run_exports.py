@@ -3,19 +3,21 @@ from __future__ import annotations
 import signal
 import time
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.db import DatabaseError, close_old_connections
 
 from exports import services
 from exports.choices import Status
+from exports.management.base import ExportsCommand
 
 
-class Command(BaseCommand):
+class Command(ExportsCommand):
     help = (
-        "Run pending exports (requested through the API). Each is claimed with SELECT ... FOR "
-        "UPDATE SKIP LOCKED, so any number of workers on any number of machines can run this "
-        "without running one export twice. Once through the queue by default (cron); --loop "
-        "keeps polling as a worker."
+        "Run exports: first fail running exports whose lease expired (their worker died) and "
+        "request the due runs of export schedules, then run pending exports. Each is claimed "
+        "with SELECT ... FOR UPDATE SKIP LOCKED, so any number of workers on any number of "
+        "machines can run this without running one export (or one scheduled run) twice. Once "
+        "through the queue by default (cron); --loop keeps polling as a worker."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -51,6 +53,13 @@ class Command(BaseCommand):
         done = failed = 0
         while not self._stopping:
             try:
+                for export_id in services.leases_expire():
+                    self.stderr.write(f"#{export_id} failed: its worker's lease expired.")
+                for requested in services.schedules_run_due():
+                    self.stdout.write(
+                        f"schedule {requested.schedule_id}: requested export #{requested.pk}"
+                        f" ({requested.status})"
+                    )
                 export = services.export_claim_next()
             except DatabaseError as exc:
                 if not loop:

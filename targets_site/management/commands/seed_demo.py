@@ -12,8 +12,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-# Order matters: sensors' alerts and exports' sample export build on the apps before them.
-DEMO_APPS = ["items", "sensors", "games", "exports"]
+# Order matters: sensors' alerts and exports' sample export build on the apps before them
+# (and find the demo notification channel).
+DEMO_APPS = ["items", "notifications", "sensors", "games", "exports"]
 ADMIN_PASSWORD_FILE = settings.VAR_DIR / "demo-admin-password.txt"
 
 

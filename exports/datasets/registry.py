@@ -1,7 +1,9 @@
-"""The datasets an export can read: columns, filters and the rows of each, streamed.
+"""The registry of datasets an export can read: their columns, order, filters and rows.
 
-A dataset is registered only when its model exists in this installation, so the exports app does
-not depend on the other apps' internals beyond the columns listed here.
+A dataset is available only when its model exists in this installation, so the exports app does
+not depend on the other apps' internals beyond the columns listed here. The SQL that PostgreSQL's
+COPY runs for each format is in ``exports.datasets.sql``; filter checking in
+``exports.datasets.filters``.
 """
 
 from __future__ import annotations
@@ -12,12 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Case, F, QuerySet, TextField, Value, When
-from django.db.models.functions import Concat, NullIf
-from django.utils.dateparse import parse_date, parse_datetime
+from django.db.models import Model, QuerySet
 
-from exports.choices import DATASET_NAMES, FILTER_NAMES
-from exports.formats import FORMULA_PREFIXES, datetime_text
+from exports.choices import DATASET_NAMES
 from targets_site.errors import InvalidInput
 
 # Rows fetched per round trip: large enough to amortise it, small enough to keep memory flat.
@@ -43,7 +42,7 @@ class Dataset:
     mode_choices: tuple[str, ...] = ()
 
     @property
-    def model(self):
+    def model(self) -> type[Model]:
         return apps.get_model(self.model_label)
 
     @property
@@ -74,52 +73,25 @@ class Dataset:
             queryset = queryset.filter(**{self.mode_path: filters["mode"]})
         return queryset.order_by(*self.ordering)
 
+    def decimal_digits(self, column: Column) -> tuple[int, int] | None:
+        """(max_digits, decimal_places) of a decimal column's model field."""
+        if column.kind != "decimal":
+            return None
+        model, *hops, name = [self.model, *column.path.split("__")]
+        for hop in hops:
+            model = model._meta.get_field(hop).related_model
+        field = model._meta.get_field(name)
+        return field.max_digits, field.decimal_places
+
     def rows(self, filters: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
         """Rows as tuples in column order, fetched ``CHUNK_SIZE`` at a time (a server-side
         cursor on PostgreSQL), so memory does not grow with the row count."""
         paths = [column.path for column in self.columns]
         return self.queryset(filters).values_list(*paths).iterator(chunk_size=CHUNK_SIZE)
 
-    def csv_copy_queryset(self, filters: Mapping[str, Any]) -> QuerySet:
-        """The same rows as SQL whose COPY CSV text equals the Python writer's: text escaped
-        against formulas, booleans as true/false. Times and numbers need nothing: the Python
-        writer writes them as PostgreSQL does (in a UTC session)."""
-        annotations = {
-            f"c{index}": _csv_expression(column) for index, column in enumerate(self.columns)
-        }
-        return self.queryset(filters).annotate(**annotations).values_list(*annotations)
-
-
-_FORMULA_REGEX = "^[" + "".join("\\-" if char == "-" else char for char in FORMULA_PREFIXES) + "]"
-
-
-def _csv_expression(column: Column):
-    if column.kind == "text":
-        return Case(
-            When(
-                **{f"{column.path}__regex": _FORMULA_REGEX}, then=Concat(Value("'"), F(column.path))
-            ),
-            # COPY would write '' as "" (to tell it from NULL); the Python writer cannot, so
-            # both write an empty cell.
-            default=NullIf(F(column.path), Value("")),
-            output_field=TextField(),
-        )
-    if column.kind == "bool":
-        return Case(
-            When(**{column.path: True}, then=Value("true")),
-            When(**{column.path: False}, then=Value("false")),
-            default=None,
-            output_field=TextField(),
-        )
-    return F(column.path)
-
 
 def _as_datetime(value: Any) -> dt.datetime:
-    return (
-        value
-        if isinstance(value, dt.datetime)
-        else dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    )
+    return value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(value)
 
 
 def _text(name: str, path: str | None = None) -> Column:
@@ -214,7 +186,7 @@ _DEFINITIONS: tuple[Dataset, ...] = (
             _int("points"),
             _int("hits"),
             _int("misses"),
-            _int("duration_s"),
+            _float("duration_s"),
             _bool("verified"),
             _text("client_version"),
             _time("played_at"),
@@ -237,91 +209,26 @@ def _model_exists(label: str) -> bool:
 
 
 def datasets_available() -> dict[str, Dataset]:
+    """Every dataset whose model is installed, by name."""
     return {dataset.name: dataset for dataset in _DEFINITIONS if _model_exists(dataset.model_label)}
 
 
 def dataset_get(name: str) -> Dataset:
-    """The dataset called ``name``, or an InvalidInput naming the ones there are."""
+    """The dataset called ``name``, or InvalidInput naming the ones there are."""
     available = datasets_available()
     if name not in available:
         choices = ", ".join(available)
         if name in DATASET_NAMES:
-            raise InvalidInput(
-                details={
-                    "dataset": [f"Dataset {name!r} is not installed; choose one of {choices}."]
-                }
+            raise InvalidInput.for_field(
+                "dataset", f"Dataset {name!r} is not installed; choose one of {choices}."
             )
-        raise InvalidInput(
-            details={"dataset": [f"Unknown dataset {name!r}; choose one of {choices}."]}
+        raise InvalidInput.for_field(
+            "dataset", f"Unknown dataset {name!r}; choose one of {choices}."
         )
     return available[name]
 
 
-def _filter_datetime(name: str, raw: Any) -> dt.datetime:
-    if isinstance(raw, dt.datetime):
-        value = raw
-    elif isinstance(raw, str) and len(raw) <= 64 and "\x00" not in raw:
-        text = raw.strip()
-        try:
-            # A bare date means midnight UTC (checked first: parse_datetime takes it as naive).
-            day = parse_date(text) if len(text) == 10 else None
-            if day is not None:
-                value = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-            else:
-                value = parse_datetime(text.replace("z", "Z"))
-        except ValueError:
-            value = None
-        if value is None:
-            raise InvalidInput(
-                details={name: ["Use an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z."]}
-            )
-    else:
-        raise InvalidInput(details={name: ["Use an ISO 8601 date or date-time string."]})
-    if value.tzinfo is None:
-        raise InvalidInput(
-            details={
-                name: ["Give a UTC offset (e.g. 2026-01-31T00:00:00Z): a naive time is ambiguous."]
-            }
-        )
-    return value
-
-
-def filters_clean(dataset: Dataset, raw: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Check ``raw`` filters against ``dataset``; return them JSON-ready (times as ISO UTC)."""
-    raw = {key: value for key, value in (raw or {}).items() if value not in (None, "")}
-    errors: dict[str, list[str]] = {}
-    for key in raw:
-        if key not in FILTER_NAMES:
-            errors[str(key)] = [f"Unknown filter; filters are {', '.join(FILTER_NAMES)}."]
-        elif key not in dataset.filter_names:
-            allowed = ", ".join(dataset.filter_names) or "none"
-            errors[key] = [f"Dataset {dataset.name!r} has no {key!r} filter (it has: {allowed})."]
-    if errors:
-        raise InvalidInput(details=errors)
-    cleaned: dict[str, Any] = {}
-    for name in ("since", "until"):
-        if name in raw:
-            cleaned[name] = _filter_datetime(name, raw[name])
-    if "since" in cleaned and "until" in cleaned and cleaned["since"] >= cleaned["until"]:
-        raise InvalidInput(details={"until": ["'until' must be after 'since'."]})
-    for name in ("sensor", "mode"):
-        if name in raw:
-            value = raw[name]
-            if (
-                not isinstance(value, str)
-                or not value.strip()
-                or len(value) > 50
-                or "\x00" in value
-            ):
-                raise InvalidInput(
-                    details={name: ["Give a non-empty text value of at most 50 characters."]}
-                )
-            cleaned[name] = value.strip()
-    if "mode" in cleaned and cleaned["mode"] not in dataset.mode_choices:
-        raise InvalidInput(
-            details={"mode": [f"Unknown mode; choose one of {', '.join(dataset.mode_choices)}."]}
-        )
-    for name in ("since", "until"):
-        if name in cleaned:
-            cleaned[name] = datetime_text(cleaned[name])
-    return cleaned
+def dataset_for_model(model: type[Model]) -> Dataset | None:
+    """The dataset that exports ``model``'s rows (for the admin's "export selected")."""
+    label = model._meta.label
+    return next((d for d in datasets_available().values() if d.model_label == label), None)

@@ -1,0 +1,116 @@
+"""Parquet files through pyarrow, written one row group at a time so memory stays flat.
+
+Two inputs, the same table out (a differential test pins it):
+
+- ``parquet_from_rows``: Python values (the ORM's rows), ``ROW_GROUP_ROWS`` at a time;
+- ``parquet_from_csv``: a headerless CSV of plain values written by PostgreSQL's COPY
+  (``exports.datasets.sql.raw_queryset``), read by pyarrow's streaming CSV reader in C.
+
+pyarrow is imported here, where it is used: commands that do not write Parquet never load it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# 64k rows: a few MB of Arrow buffers per group, and groups large enough for readers to skim.
+ROW_GROUP_ROWS = 65_536
+_CSV_BLOCK = 4 * 1024 * 1024
+
+
+def arrow_type(kind: str, decimal: tuple[int, int] | None = None) -> pa.DataType:
+    import pyarrow as pa
+
+    if kind == "decimal":
+        precision, scale = decimal or (38, 10)
+        return pa.decimal128(precision, scale)
+    return {
+        "text": pa.string(),
+        "uuid": pa.string(),
+        "int": pa.int64(),
+        "float": pa.float64(),
+        "bool": pa.bool_(),
+        "datetime": pa.timestamp("us", tz="UTC"),
+    }[kind]
+
+
+def arrow_schema(columns: Sequence[tuple[str, pa.DataType]]) -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([pa.field(name, kind) for name, kind in columns])
+
+
+def parquet_from_rows(path: Path, schema: pa.Schema, rows: Iterable[Sequence[Any]]) -> int:
+    """Write ``rows`` (tuples in schema order) to ``path``; return the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    count = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        group: list[Sequence[Any]] = []
+        for row in rows:
+            group.append(row)
+            if len(group) == ROW_GROUP_ROWS:
+                writer.write_table(_table(pa, schema, group))
+                count += len(group)
+                group = []
+        if group or count == 0:
+            writer.write_table(_table(pa, schema, group))
+            count += len(group)
+    return count
+
+
+def _table(pa, schema: pa.Schema, rows: list[Sequence[Any]]) -> pa.Table:
+    arrays = []
+    for index, field in enumerate(schema):
+        values = [row[index] for row in rows]
+        if field.type == pa.string():
+            values = [str(v) if isinstance(v, uuid.UUID) else v for v in values]
+        arrays.append(pa.array(values, type=field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def parquet_from_csv(path: Path, schema: pa.Schema, csv_path: Path) -> int:
+    """Convert COPY's headerless CSV (booleans t/f, times as epoch µs) to Parquet at ``path``."""
+    import pyarrow as pa
+    import pyarrow.csv as pcsv
+    import pyarrow.parquet as pq
+
+    if csv_path.stat().st_size == 0:  # no rows: pyarrow's reader refuses an empty file
+        pq.write_table(schema.empty_table(), path)
+        return 0
+    read_types = {
+        field.name: pa.int64() if pa.types.is_timestamp(field.type) else field.type
+        for field in schema
+    }
+    reader = pcsv.open_csv(
+        csv_path,
+        read_options=pcsv.ReadOptions(column_names=schema.names, block_size=_CSV_BLOCK),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=read_types,
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,  # COPY writes '' quoted, NULL bare
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    count = 0
+    with pq.ParquetWriter(path, schema) as writer:
+        for batch in reader:
+            columns = [
+                column.cast(field.type) if pa.types.is_timestamp(field.type) else column
+                for column, field in zip(batch.columns, schema, strict=True)
+            ]
+            writer.write_batch(pa.RecordBatch.from_arrays(columns, schema=schema))
+            count += batch.num_rows
+        if count == 0:
+            writer.write_table(schema.empty_table())
+    return count

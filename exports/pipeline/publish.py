@@ -1,0 +1,84 @@
+"""Publishers: a finished local file to its final key, one per storage kind.
+
+- local: ``FileSystemStorage.save`` of the file by path is one rename on the same disk;
+- S3: boto3's transfer manager (``upload_file``) reads the parts from disk, uploads them in
+  parallel and aborts a failed multipart upload itself, so a failure leaves no object.
+
+Neither overwrites: ``exists`` is asked before the upload (S3 has no portable "create only").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from django.core.files import File
+from django.core.files.storage import Storage
+
+from exports.choices import StorageKind
+from exports.storage import export_storage, transfer_config
+
+_CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+    "gz": "application/gzip",
+}
+
+
+def content_type(key: str) -> str:
+    return _CONTENT_TYPES.get(key.rsplit(".", 1)[-1], "application/octet-stream")
+
+
+class Publisher(Protocol):
+    storage: Storage
+
+    def exists(self, key: str) -> bool: ...
+
+    def publish(self, path: Path, key: str) -> None: ...
+
+    def remove(self, key: str) -> None: ...
+
+
+class _FinishedFile(File):
+    """A finished file on disk: FileSystemStorage moves it into place (one rename)."""
+
+    def temporary_file_path(self) -> str:
+        return self.file.name
+
+
+class LocalPublisher:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    def exists(self, key: str) -> bool:
+        return self.storage.exists(key)
+
+    def publish(self, path: Path, key: str) -> None:
+        with open(path, "rb") as finished:
+            saved = self.storage.save(key, _FinishedFile(finished, name=key))
+        if saved != key:  # the storage picked another name: someone took the key meanwhile
+            self.storage.delete(saved)
+            raise FileExistsError(f"{key} exists already; keys are never reused.")
+
+    def remove(self, key: str) -> None:
+        if self.storage.exists(key):
+            self.storage.delete(key)
+
+
+class S3Publisher(LocalPublisher):
+    def publish(self, path: Path, key: str) -> None:
+        # The stored bytes are the file's: a .gz export is application/gzip *without*
+        # Content-Encoding, or HTTP clients would unpack the download and its sha256 would
+        # not match the record.
+        extra = {**self.storage.get_object_parameters(key), "ContentType": content_type(key)}
+        extra.pop("ContentEncoding", None)
+        self.storage.bucket.Object(key).upload_file(
+            str(path), ExtraArgs=extra, Config=transfer_config()
+        )
+
+
+def publisher_for(kind: str) -> Publisher:
+    storage = export_storage(kind)
+    return S3Publisher(storage) if kind == StorageKind.S3 else LocalPublisher(storage)

@@ -1,0 +1,151 @@
+"""Leases (a dead worker's export is failed with a reason and its partial file removed) and
+cancelling pending or running exports (service, admin action, API)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from django.utils import timezone
+
+from exports import services
+from exports.models import Export
+from exports.services import leases
+from exports.storage import partial_dir
+from targets_site.errors import Conflict
+from tests.exports.factories import make_items, make_readings
+from tests.helpers import assert_error
+
+pytestmark = pytest.mark.django_db
+
+
+def test_run_exports_fails_an_export_whose_lease_expired_and_removes_its_partial_file(
+    local_exports, capsys
+):
+    dead = services.export_start(dataset="items", fmt="csv")
+    partial = partial_dir() / f"export-{dead.pk}-abc.part"
+    partial.write_bytes(b"x" * 1000)
+    other = partial_dir() / "export-999999-live.part"  # another export's: left alone
+    other.write_bytes(b"y")
+    Export.objects.filter(pk=dead.pk).update(
+        lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+
+    call_command("run_exports")
+
+    dead.refresh_from_db()
+    assert dead.status == "failed"
+    assert "stopped renewing the lease" in dead.error
+    assert not partial.exists() and other.exists()
+    assert f"#{dead.pk} failed: its worker's lease expired." in capsys.readouterr().err
+
+
+def test_a_live_lease_is_left_alone():
+    alive = services.export_start(dataset="items", fmt="csv")
+    assert services.leases_expire() == []
+    alive.refresh_from_db()
+    assert alive.status == "running" and alive.lease_expires_at > timezone.now()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_export_renews_its_lease_while_it_writes(monkeypatch, python_writer):
+    monkeypatch.setattr(leases, "RENEW_EVERY", dt.timedelta(seconds=0.05))
+    make_readings("A", 50)
+    seen: list[dt.datetime] = []
+    from exports.datasets import Dataset
+
+    original_rows = Dataset.rows
+
+    def slow_rows(self, filters):
+        for row in original_rows(self, filters):
+            time.sleep(0.01)
+            yield row
+        seen.append(Export.objects.get().lease_expires_at)
+
+    monkeypatch.setattr(Dataset, "rows", slow_rows)
+    export = services.export_start(dataset="readings", fmt="csv")
+    first_lease = export.lease_expires_at
+    export = services.export_execute(export=export)
+    assert export.status == "succeeded", export.error
+    assert seen[0] > first_lease  # renewed during the run
+    assert export.lease_expires_at is None  # no lease once it ended
+
+
+def test_staff_cancel_a_pending_export_through_the_api(staff_client):
+    pending = services.export_request(dataset="items", fmt="csv")
+    response = staff_client.post(f"/api/v1/exports/{pending.pk}/cancel/")
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "failed"
+    assert response.json()["error"] == "Cancelled by staff."
+    assert "Ran 0 exports" in _run_exports()  # nothing left to run
+
+
+def test_cancelling_a_finished_export_is_a_409(staff_client, user_client):
+    make_items(1)
+    done = services.export_run(dataset="items", fmt="csv")
+    assert_error(staff_client.post(f"/api/v1/exports/{done.pk}/cancel/"), 409, "conflict")
+    assert_error(user_client.post(f"/api/v1/exports/{done.pk}/cancel/"), 403)
+    with pytest.raises(Conflict):
+        services.export_cancel(export=done)
+
+
+def test_the_admin_action_cancels_the_selected_pending_and_running_exports(client, make_user):
+    boss = make_user("boss", is_staff=True, is_superuser=True)
+    client.force_login(boss)
+    pending = services.export_request(dataset="items", fmt="csv")
+    running = services.export_start(dataset="items", fmt="json")
+    response = client.post(
+        "/admin/exports/export/",
+        {"action": "cancel_exports", "_selected_action": [pending.pk, running.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Cancelled 2 exports." in response.content.decode()
+    assert set(Export.objects.values_list("status", "error")) == {("failed", "Cancelled by boss.")}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_running_export_that_is_cancelled_stops_and_leaves_no_file(
+    local_exports, monkeypatch, python_writer
+):
+    monkeypatch.setattr(leases, "RENEW_EVERY", dt.timedelta(seconds=0.05))
+    make_readings("A", 200)
+    from exports.datasets import Dataset
+
+    original_rows = Dataset.rows
+    started = threading.Event()
+
+    def slow_rows(self, filters):
+        for row in original_rows(self, filters):
+            started.set()
+            time.sleep(0.02)
+            yield row
+
+    monkeypatch.setattr(Dataset, "rows", slow_rows)
+    export = services.export_start(dataset="readings", fmt="jsonl")
+
+    def cancel_soon() -> None:
+        started.wait(10)
+        services.export_cancel(export=Export.objects.get(pk=export.pk))
+        connections.close_all()
+
+    canceller = threading.Thread(target=cancel_soon)
+    canceller.start()
+    began = time.monotonic()
+    export = services.export_execute(export=export)
+    canceller.join()
+    assert time.monotonic() - began < 3  # 200 rows x 20 ms would take 4 s
+    assert export.status == "failed" and export.error == "Cancelled."
+    assert [p for p in local_exports.rglob("*") if p.is_file()] == []
+
+
+def _run_exports() -> str:
+    import io
+
+    out = io.StringIO()
+    call_command("run_exports", stdout=out, stderr=io.StringIO())
+    return out.getvalue()
