@@ -58,7 +58,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sensors.models import Sensor
-from sensors.services.ingest import MAX_BATCH, ReadingRow, _validate_row, readings_store
+from sensors.parsing import ReadingRow, reading_from_json, readings_from_json
+from sensors.services.ingest import MAX_BATCH, readings_store
 from targets_site import errors
 
 logger = logging.getLogger("targets.sensors.mqtt")
@@ -216,23 +217,13 @@ def message_validate(decoded: Decoded, *, sensor_id: int | None) -> None:
         )
         return
     known = {decoded.code: sensor_id}
-    rows: list[ReadingRow] = []
-    row_errors: list[dict] = []
-    for row in batch:
-        if isinstance(row, dict):
-            if "sensor" in row:
-                parsed, problems = None, {"sensor": ["The topic names the sensor; leave it out."]}
-            else:
-                parsed, problems = _validate_row({**row, "sensor": decoded.code}, known)
+    try:
+        if single:
+            decoded.rows = [reading_from_json(data, known=known, sensor=decoded.code)]
         else:
-            parsed, problems = _validate_row(row, known)
-        row_errors.append(problems)
-        if parsed is not None:
-            rows.append(parsed)
-    if any(row_errors):
-        decoded.error = errors.InvalidInput(details=row_errors[0] if single else row_errors)
-        return
-    decoded.rows = rows
+            decoded.rows = readings_from_json(batch, known=known, sensor=decoded.code)
+    except errors.InvalidInput as exc:
+        decoded.error = exc
 
 
 def batch_store(deliveries: list[Delivery], *, config: MqttIngestConfig) -> BatchResult:

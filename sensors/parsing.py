@@ -105,6 +105,7 @@ MISSING: Final = _Missing.MISSING
 """A field the reading does not have (``reading_parse`` reports it as required)."""
 
 REQUIRED_MESSAGE = "This field is required."
+SENSOR_GIVEN_MESSAGE = "The topic names the sensor; leave it out."
 
 
 def reading_parse(
@@ -168,13 +169,16 @@ def reading_from_json(
     """One JSON reading object, through the rules only: the reference for the fast path.
 
     The API's objects are ``{"sensor", "timestamp", "value"}``; with ``sensor`` given (the MQTT
-    worker's topic) they are ``{"timestamp", "value"}``. Any other key is an unknown field.
+    worker's topic) they are ``{"timestamp", "value"}`` and may not name a sensor themselves.
+    Any other key is an unknown field.
     """
     if not isinstance(row, dict):
         message = "Each reading must be an object."
         raise InvalidInput(message, details={"non_field_errors": [message]})
     fields = READING_FIELDS if sensor is None else MESSAGE_FIELDS
     unknown = {str(key): ["Unknown field."] for key in row if key not in fields}
+    if sensor is not None and "sensor" in row:
+        unknown["sensor"] = [SENSOR_GIVEN_MESSAGE]
     try:
         parsed = reading_parse(
             sensor=row.get("sensor", MISSING) if sensor is None else sensor,

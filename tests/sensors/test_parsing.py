@@ -329,14 +329,14 @@ def test_a_csv_line_reports_every_bad_field_in_one_message():
 
 
 def test_a_message_naming_its_own_sensor_is_refused():
-    # The topic names the sensor; a body that names one too is an unknown field.
+    # The topic names the sensor; a body that names one too is refused, saying so.
     with pytest.raises(InvalidInput) as caught:
         reading_from_json(
             {"sensor": "B", "timestamp": "2026-01-01T00:00:00Z", "value": 1},
             known=KNOWN,
             sensor="A",
         )
-    assert caught.value.details == {"sensor": ["Unknown field."]}
+    assert caught.value.details == {"sensor": ["The topic names the sensor; leave it out."]}
 
 
 def test_the_api_schema_of_a_reading_lists_the_fields_the_rules_read():
