@@ -58,8 +58,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sensors.models import Sensor
-from sensors.parsing import ReadingRow, reading_from_json, readings_from_json
-from sensors.services.ingest import MAX_BATCH, readings_store
+from sensors.parsing import ReadingRow, readings_from_json
+from sensors.services.ingest import readings_store
 from targets_site import errors
 
 logger = logging.getLogger("targets.sensors.mqtt")
@@ -197,32 +197,11 @@ def message_validate(decoded: Decoded, *, sensor_id: int | None) -> None:
     if sensor_id is None:
         decoded.error = errors.NotFound(f"No sensor with code {decoded.code[:60]!r}.")
         return
-    data = decoded.data
-    single = isinstance(data, dict)
-    batch = [data] if single else data
-    if not isinstance(batch, list):
-        decoded.error = errors.InvalidInput.for_field(
-            "non_field_errors", "Send one reading object or a list of reading objects."
-        )
-        return
-    if not batch:
-        decoded.error = errors.InvalidInput.for_field(
-            "non_field_errors", "The list of readings is empty."
-        )
-        return
-    if len(batch) > MAX_BATCH:
-        decoded.error = errors.TooLarge(
-            f"At most {MAX_BATCH} readings per message; this one has {len(batch)}.",
-            code="batch_too_large",
-        )
-        return
-    known = {decoded.code: sensor_id}
     try:
-        if single:
-            decoded.rows = [reading_from_json(data, known=known, sensor=decoded.code)]
-        else:
-            decoded.rows = readings_from_json(batch, known=known, sensor=decoded.code)
-    except errors.InvalidInput as exc:
+        decoded.rows = readings_from_json(
+            decoded.data, known={decoded.code: sensor_id}, sensor=decoded.code
+        )
+    except (errors.InvalidInput, errors.TooLarge) as exc:
         decoded.error = exc
 
 

@@ -3,8 +3,9 @@
 ``reading_parse`` holds the rules a reading must pass, wherever it comes from; the entry points
 below it take a reading as each source delivers it and add a fast path for the common case:
 
-- ``readings_from_json``: a batch of JSON objects, ``{"sensor", "timestamp", "value"}`` from the
-  API, or ``{"timestamp", "value"}`` with the sensor named by the caller (an MQTT topic);
+- ``readings_from_json``: a JSON document, one object or a list of them, ``{"sensor",
+  "timestamp", "value"}`` from the API, or ``{"timestamp", "value"}`` with the sensor named by
+  the caller (an MQTT topic);
 - ``reading_from_json``: one such object, through the rules only (the reference path);
 - ``readings_from_csv``: long-format CSV lines, ``timestamp,sensor,value``;
 - ``reading_from_csv``: one such line, through the rules only (the reference path).
@@ -25,8 +26,9 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, Final
 
-from targets_site.errors import InvalidInput
+from targets_site.errors import InvalidInput, TooLarge
 
+MAX_BATCH = 10_000  # readings in one API request or one MQTT message
 NAIVE_MESSAGE = "Timestamp has no timezone; add a UTC offset such as 'Z' or '+00:00'."
 TIMESTAMP_MAX_LENGTH = 64
 
@@ -198,16 +200,42 @@ def reading_from_json(
     raise InvalidInput(" ".join(m for ms in details.values() for m in ms), details=details)
 
 
-def readings_from_json(
-    batch: Sequence[object], *, known: Mapping[str, int], sensor: str | None = None
-) -> list[ReadingRow]:
-    """A batch of JSON reading objects (see ``reading_from_json``), all or none.
+def readings_batch(document: object) -> list[Any]:
+    """The readings of a JSON document: one object, or a list of 1 to ``MAX_BATCH``.
 
-    Raises ``InvalidInput`` whose details hold one entry per row (``{}`` for a good one).
+    Raises ``InvalidInput`` for any other shape and ``TooLarge`` (``batch_too_large``) beyond
+    ``MAX_BATCH``. Cheap: callers check the shape before they look anything up.
     """
+    if isinstance(document, dict):
+        return [document]
+    if not isinstance(document, list):
+        raise InvalidInput.for_field(
+            "non_field_errors", "Send one reading object or a list of reading objects."
+        )
+    if not document:
+        raise InvalidInput.for_field("non_field_errors", "The list of readings is empty.")
+    if len(document) > MAX_BATCH:
+        raise TooLarge(
+            f"At most {MAX_BATCH} readings at once; this list has {len(document)}.",
+            code="batch_too_large",
+        )
+    return document
+
+
+def readings_from_json(
+    document: object, *, known: Mapping[str, int], sensor: str | None = None
+) -> list[ReadingRow]:
+    """A JSON document of readings (see ``readings_batch``, ``reading_from_json``), all or none.
+
+    Raises ``InvalidInput`` whose details name the fields of a single object, or hold one entry
+    per row of a list (``{}`` for a good one).
+    """
+    batch = readings_batch(document)
     parsed = _json_fast(batch, known, sensor)
     if parsed is not None:
         return parsed
+    if isinstance(document, dict):
+        return [reading_from_json(document, known=known, sensor=sensor)]
     rows: list[ReadingRow] = []
     errors: list[Any] = []
     for row in batch:

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from sensors import selectors, services
 from sensors.filters import PLOT_HEIGHT, PLOT_WIDTH, bounded_int, optional_bool, time_range
 from sensors.models import Alert, Sensor
-from sensors.parsing import parse_bucket, reading_json_schema
+from sensors.parsing import MAX_BATCH, parse_bucket, reading_json_schema
 from sensors.plotting import render_plot
 from sensors.serializers import (
     AlertSerializer,
@@ -25,7 +25,6 @@ from sensors.serializers import (
     SensorSerializer,
     StatBucketSerializer,
 )
-from sensors.services.ingest import MAX_BATCH
 from targets_site.permissions import IsStaff
 
 MAX_PLOT_SENSORS = 10

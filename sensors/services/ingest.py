@@ -18,11 +18,10 @@ from django.db import connection, transaction
 from psycopg import errors as psycopg_errors
 
 from sensors.models import Reading, ReadingMark, Sensor
-from sensors.parsing import ReadingRow, reading_from_json, readings_from_json
+from sensors.parsing import ReadingRow, readings_batch, readings_from_json
 from targets_site import metrics
-from targets_site.errors import Conflict, InvalidInput, TooLarge
+from targets_site.errors import Conflict
 
-MAX_BATCH = 10_000
 _TABLE = Reading._meta.db_table
 _SQLITE_CHUNK = 5_000
 
@@ -217,30 +216,12 @@ def readings_ingest(*, payload: object) -> IngestResult:
     Raises ``InvalidInput`` keyed by row index (field names for a single object), and
     ``TooLarge`` (``batch_too_large``) over 10,000 readings.
     """
-    single = isinstance(payload, dict)
-    batch = [payload] if single else payload
-    if not isinstance(batch, list):
-        raise InvalidInput(
-            details={"non_field_errors": ["Send one reading object or a list of reading objects."]}
-        )
-    if not batch:
-        raise InvalidInput(details={"non_field_errors": ["The list of readings is empty."]})
-    if len(batch) > MAX_BATCH:
-        raise TooLarge(
-            f"At most {MAX_BATCH} readings per request; this one has {len(batch)}.",
-            code="batch_too_large",
-        )
-
+    batch = readings_batch(payload)  # a wrong shape is refused before any query
     codes = {
         row["sensor"]
         for row in batch
         if isinstance(row, dict) and isinstance(row.get("sensor"), str) and len(row["sensor"]) <= 50
     }
     known = dict(Sensor.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
-    # One reading's errors are keyed by field, a list's by row index.
-    rows = (
-        [reading_from_json(payload, known=known)]
-        if single
-        else readings_from_json(batch, known=known)
-    )
+    rows = readings_from_json(payload, known=known)
     return IngestResult(received=len(rows), created=readings_store(rows=rows))
