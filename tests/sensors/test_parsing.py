@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sensors.parsing import (
+    MAX_BATCH,
     MISSING,
     _json_fast,
     reading_from_csv,
@@ -25,7 +26,7 @@ from sensors.parsing import (
     readings_from_csv,
     readings_from_json,
 )
-from targets_site.errors import InvalidInput
+from targets_site.errors import InvalidInput, TooLarge
 
 KNOWN = {"A": 1, "B": 2, "temp.hall-1": 3}
 
@@ -176,7 +177,7 @@ def reference_batch(batch: list[object], sensor: str | None = None) -> tuple[str
     return "invalid", [details if kind == "invalid" else {} for kind, details in each]
 
 
-FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FUZZ
@@ -197,6 +198,29 @@ FUZZ = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCh
 def test_the_json_fast_path_accepts_and_refuses_exactly_what_the_rules_do(batch):
     fast = batch_outcome(lambda: readings_from_json(batch, known=KNOWN))
     assert fast == reference_batch(batch)
+
+
+@FUZZ
+@given(json_rows().filter(lambda row: isinstance(row, dict)))
+def test_one_reading_object_gets_the_rules_answer_keyed_by_field(row):
+    fast = batch_outcome(lambda: readings_from_json(row, known=KNOWN))
+    kind, reading_or_details = outcome(lambda: reading_from_json(row, known=KNOWN))
+    assert fast == (kind, [reading_or_details] if kind == "ok" else reading_or_details)
+
+
+@pytest.mark.parametrize(
+    ("document", "error", "code"),
+    [
+        ([], InvalidInput, "validation_error"),
+        ("text", InvalidInput, "validation_error"),
+        (None, InvalidInput, "validation_error"),
+        ([{}] * (MAX_BATCH + 1), TooLarge, "batch_too_large"),
+    ],
+)
+def test_a_document_of_the_wrong_shape_or_size_is_refused_as_a_whole(document, error, code):
+    with pytest.raises(error) as caught:
+        readings_from_json(document, known=KNOWN)
+    assert caught.value.code == code
 
 
 @FUZZ
