@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import FileResponse, HttpResponseRedirect
@@ -24,6 +25,10 @@ from exports.serializers import (
 from exports.storage import DOWNLOAD_URL_EXPIRE_S, export_storage
 from targets_site.errors import Conflict, Gone, Unavailable
 from targets_site.permissions import IsStaff
+from targets_site.users import signed_in_user
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 
 class ExportFilter(filters.FilterSet):
@@ -48,7 +53,8 @@ class FormatIsAFilter(DefaultContentNegotiation):
     """``?format=csv`` filters the list by export format; DRF must not read it as a renderer
     switch (which answered every such request with a 404)."""
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+    # DRF reads only URL_FORMAT_OVERRIDE from here; the stubs type this as DRF's whole settings.
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
 
 
 class ExportViewSet(
@@ -78,7 +84,7 @@ class ExportViewSet(
             compress=data["gzip"],
             filters=dict(data.get("filters") or {}),
             storage=data.get("storage"),
-            requested_by=request.user,
+            requested_by=signed_in_user(request),
         )
         body = ExportSerializer(export, context=self.get_serializer_context()).data
         location = self.reverse_action("detail", kwargs={"pk": export.pk})
@@ -110,7 +116,8 @@ class ExportViewSet(
         except ImproperlyConfigured as exc:
             raise Unavailable(str(exc)) from None
         if export.storage == StorageKind.S3:
-            url = storage.url(
+            # export_storage gives an S3Storage for S3, whose url() signs with these options.
+            url = cast("S3Storage", storage).url(
                 export.key,
                 parameters={
                     "ResponseContentDisposition": f'attachment; filename="{export.filename}"'

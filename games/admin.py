@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -8,6 +10,7 @@ from django.utils.html import format_html
 
 from games import services
 from games.models import ReviewStatus, Round, Score, ScoreInReview
+from targets_site.users import signed_in_user
 
 
 @admin.register(Score)
@@ -36,7 +39,7 @@ class ScoreAdmin(admin.ModelAdmin):
         ("player", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["player__username", "submission_id"]
-    date_hierarchy = "played_at"
+    date_hierarchy: ClassVar[str | None] = "played_at"
     list_select_related = ["player"]
     ordering = ["-created_at", "-id"]
     list_per_page = 50
@@ -136,14 +139,18 @@ class ScoreAdmin(admin.ModelAdmin):
     @admin.action(description="Approve selected scores in review (they rank)")
     def approve_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
         count = services.score_review(
-            score_ids=queryset.values_list("pk", flat=True), approve=True, reviewer=request.user
+            score_ids=queryset.values_list("pk", flat=True),
+            approve=True,
+            reviewer=signed_in_user(request),
         )
         self.message_user(request, f"Approved {count} score(s).", messages.SUCCESS)
 
     @admin.action(description="Reject selected scores in review (on no leaderboard)")
     def reject_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
         count = services.score_review(
-            score_ids=queryset.values_list("pk", flat=True), approve=False, reviewer=request.user
+            score_ids=queryset.values_list("pk", flat=True),
+            approve=False,
+            reviewer=signed_in_user(request),
         )
         self.message_user(request, f"Rejected {count} score(s).", messages.SUCCESS)
 

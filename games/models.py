@@ -175,7 +175,7 @@ class Score(models.Model):
         return not self.flagged and self.review_status in RANKED_REVIEW_STATUSES
 
     @property
-    def replay_difference(self) -> dict[str, tuple[int, int]]:
+    def replay_difference(self) -> dict[str, tuple[int, int | None]]:
         """Claimed vs replayed value for each field that differs (empty when they agree)."""
         if self.replay_points is None:
             return {}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 MODES = ("moving", "bullseye")
 TICK_RATE = 120
@@ -100,6 +101,13 @@ class Motion:
             return x1 / SCALE, y1 / SCALE
         x2, y2 = self.at(whole + 1)
         return (x1 + (x2 - x1) * alpha) / SCALE, (y1 + (y2 - y1) * alpha) / SCALE
+
+    def directions(self, tick: int) -> tuple[int, int]:
+        """(+1 or -1, +1 or -1): whether each axis moves as its straight line does at ``tick``."""
+        return (
+            _direction(self.x0 + self.vx * tick, self.lo_x, self.hi_x),
+            _direction(self.y0 + self.vy * tick, self.lo_y, self.hi_y),
+        )
 
     def straight_line(self, tick: int, lag: int) -> tuple[int, int]:
         """Where the target seen ``lag`` ticks before ``tick`` would be at ``tick`` had it not
@@ -200,7 +208,7 @@ class ShotResult:
     ring: int | None  # bullseye ring 1..7; 1 for a hit on the square; None for a miss
     points: int
 
-    def as_detail(self) -> dict:
+    def as_detail(self) -> dict[str, Any]:
         """The score API's ``shots`` entry: ``{x, y, hit, ring}`` relative to the target centre."""
         return {"x": self.dx, "y": self.dy, "hit": self.hit, "ring": self.ring}
 
@@ -281,7 +289,7 @@ class Round:
         if self.mode == "bullseye":
             ring = ring_for(dx, dy)
             hit = ring is not None
-            points = RING_POINTS[ring - 1] if hit else 0
+            points = RING_POINTS[ring - 1] if ring is not None else 0
         else:
             hit = square_hit(dx, dy)
             ring = 1 if hit else None
@@ -299,7 +307,7 @@ class Round:
         self.replay_shots.append(Shot(tick, x, y))
         return shot
 
-    def replay(self) -> dict:
+    def replay(self) -> dict[str, Any]:
         """The ``replay`` object the client sends with its score."""
         return {
             "seed": self.seed,
@@ -323,7 +331,7 @@ def ticks_for(duration_s: float, tick_rate: int = TICK_RATE) -> int:
     return round(duration_s * tick_rate)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -26,6 +26,7 @@ from games.serializers import (
     ScoreSubmitSerializer,
 )
 from targets_site.errors import NotFound
+from targets_site.users import signed_in_user
 
 
 class PlayerRegisterView(APIView):
@@ -64,7 +65,8 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Score.objects.none()
-        return Score.objects.filter(player=self.request.user).order_by("-created_at", "-id")
+        player = signed_in_user(self.request)
+        return Score.objects.filter(player=player).order_by("-created_at", "-id")
 
     @extend_schema(
         request=ScoreSubmitSerializer,
@@ -77,7 +79,7 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         serializer = ScoreSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         score, created = services.score_submit(
-            player=request.user,
+            player=signed_in_user(request),
             data=serializer.validated_data,
             digest=services.submission_digest(request.data),
         )
@@ -95,7 +97,9 @@ class RoundIssueView(APIView):
     def post(self, request: Request) -> Response:
         serializer = RoundRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        game_round = services.round_issue(player=request.user, **serializer.validated_data)
+        game_round = services.round_issue(
+            player=signed_in_user(request), **serializer.validated_data
+        )
         return Response(RoundSerializer(game_round).data, status=status.HTTP_201_CREATED)
 
 
@@ -114,7 +118,7 @@ class ScoreTargetView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         scores = Score.objects.all()
         if not request.user.is_staff:
-            scores = scores.filter(player=request.user)
+            scores = scores.filter(player=signed_in_user(request))
         score = scores.select_related("player").get(pk=pk)
         title = f"{score.player.get_username()} - {score.mode} - {score.points} pts"
         png = plots.target_png(mode=score.mode, shots=score.shots, title=title)
@@ -199,7 +203,7 @@ class LeaderboardMeView(APIView):
     )
     def get(self, request: Request, mode: str) -> Response:
         board, _ = _board(request, mode)
-        standing = selectors.leaderboard_me(board=board, player=request.user)
+        standing = selectors.leaderboard_me(board=board, player=signed_in_user(request))
         if standing is None:
             raise NotFound("You have no score on this leaderboard yet.", code="not_ranked")
         return Response(

@@ -16,6 +16,7 @@ from items.serializers import (
 )
 from targets_site.conditional import if_match_tags
 from targets_site.permissions import StaffOrModelPermissionsOrReadOnly
+from targets_site.users import signed_in_user
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -119,7 +120,7 @@ class ItemViewSet(viewsets.ModelViewSet):
             item_id=item.pk,
             delta=serializer.validated_data["delta"],
             reason=serializer.validated_data["reason"],
-            user=request.user,
+            user=signed_in_user(request),
         )
         body = StockAdjustmentResultSerializer({"item": item, "movement": movement}).data
         return _with_etag(Response(body), item)

@@ -90,7 +90,7 @@ def backoff_delay(
     if attempt < 1:
         raise ValueError("attempt counts from 1")
     # 2 ** 60 is far past any cap; bounding the exponent keeps the float finite.
-    nominal = min(cap, base * 2 ** min(attempt - 1, 60))
+    nominal = min(cap, base * 2.0 ** min(attempt - 1, 60))
     return nominal / 2 + rand() * nominal / 2
 
 

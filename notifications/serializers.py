@@ -160,7 +160,7 @@ class NotificationChannelSerializer(StrictFieldsMixin, serializers.ModelSerializ
 
 
 class NotificationSerializer(serializers.ModelSerializer):
-    channel = serializers.PrimaryKeyRelatedField(read_only=True)
+    channel = serializers.PrimaryKeyRelatedField[NotificationChannel](read_only=True)
     channel_name = serializers.CharField(source="channel.name", read_only=True)
 
     class Meta:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -9,21 +11,30 @@ from sensors import services
 from sensors.models import Alert, Reading, Sensor
 from targets_site.errors import Conflict
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+    class _OpenAlerts(TypedDict):
+        open_alerts: int
+
+    SensorWithOpenAlerts = WithAnnotations[Sensor, _OpenAlerts]
+
 
 class OpenAlertInline(admin.TabularInline):
     model = Alert
     verbose_name_plural = "open alerts"
     extra = 0
     can_delete = False
-    fields = [
+    # A tuple: the admin's stubs type ``fields`` more widely than ``readonly_fields``.
+    readonly_fields = (
         "kind",
         "opened_at",
         "peak_value",
         "reading_count",
         "acknowledged_by",
         "acknowledged_at",
-    ]
-    readonly_fields = fields
+    )
+    fields = readonly_fields
     show_change_link = True
 
     def get_queryset(self, request):
@@ -54,7 +65,15 @@ class SensorAdmin(admin.ModelAdmin):
         (None, {"fields": ["code", "name", "unit", "is_active"]}),
         (
             "Thresholds",
-            {"fields": ["low_threshold", "high_threshold", "hysteresis", "min_duration"]},
+            {
+                "fields": [
+                    "low_threshold",
+                    "high_threshold",
+                    "hysteresis",
+                    "min_duration",
+                    "max_silence",
+                ]
+            },
         ),
         ("Readings", {"fields": ["plot", "created_at", "updated_at"]}),
     ]
@@ -75,7 +94,7 @@ class SensorAdmin(admin.ModelAdmin):
             services.sensor_delete(sensor_id=sensor_id)
 
     @admin.display(description="open alerts", ordering="open_alerts")
-    def open_alert_count(self, sensor: Sensor) -> int:
+    def open_alert_count(self, sensor: SensorWithOpenAlerts) -> int:
         return sensor.open_alerts
 
     @admin.display(description="plot")

@@ -40,7 +40,7 @@ def time_range(params: Mapping[str, str]) -> tuple[datetime | None, datetime | N
 def bounded_int(params: Mapping[str, str], name: str, bounds: tuple[int, int, int]) -> int:
     low, high, default = bounds
     raw = params.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     if not raw.isdigit() or len(raw) > 7:
         raise ValidationError({name: [f"Must be a whole number from {low} to {high}."]})
@@ -52,7 +52,7 @@ def bounded_int(params: Mapping[str, str], name: str, bounds: tuple[int, int, in
 
 def optional_bool(params: Mapping[str, str], name: str) -> bool | None:
     raw = params.get(name)
-    if raw in (None, ""):
+    if not raw:
         return None
     lowered = raw.lower()
     if lowered in ("true", "1", "yes"):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from django.db import connection
 from django.db.models import Case, CharField, QuerySet, Value, When
@@ -76,11 +78,13 @@ def _epoch_sql(column: str) -> str:
     return f"(julianday({column}) - 2440587.5) * 86400.0"
 
 
-def _fetch_chunks(sensor: Sensor, start: datetime | None, end: datetime | None):
+def _fetch_chunks(
+    sensor: Sensor, start: datetime | None, end: datetime | None
+) -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     """(seconds, values) numpy chunks in time order, from a raw cursor: no model instances."""
     table = Reading._meta.db_table
     where = ["sensor_id = %s"]
-    params: list[object] = [sensor.id]
+    params: list[int | str | None] = [sensor.id]
     adapt = connection.ops.adapt_datetimefield_value
     if start is not None:
         where.append("timestamp >= %s")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import TypedDict, overload
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -23,16 +24,20 @@ def _raw(name: str) -> str | None:
     return None if value is None else value.strip()
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     value = _raw(name)
-    return default if value in (None, "") else value
+    return value or default
 
 
 def env_bool(name: str, default: bool) -> bool:
     value = _raw(name)
     # Empty means "not set", as for every other type: a blank DJANGO_SECURE_SSL_REDIRECT= line
     # must not quietly turn a secure default off.
-    if value in (None, ""):
+    if not value:
         return default
     lowered = value.lower()
     if lowered in _TRUE:
@@ -48,7 +53,7 @@ def env_int(
     name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
 ) -> int:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return default
     try:
         number = int(value)
@@ -63,13 +68,13 @@ def env_int(
 
 def env_list(name: str, default: list[str]) -> list[str]:
     value = _raw(name)
-    if value in (None, ""):
+    if not value:
         return default
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = (env_str(name, default) or default).lower()
+    value = env_str(name, default).lower()
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
     return value
@@ -93,7 +98,15 @@ def env_rates(name: str, defaults: dict[str, str]) -> dict[str, str]:
 _MQTT_DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 
 
-def env_mqtt_url(name: str, default: str) -> dict[str, str | int | bool | None]:
+class MqttBroker(TypedDict):
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    tls: bool
+
+
+def env_mqtt_url(name: str, default: str) -> MqttBroker:
     """``mqtt://[user[:password]@]host[:port]`` (``mqtts://`` for TLS) as connection options:
     ``host``, ``port``, ``username``, ``password`` (percent-decoded) and ``tls``."""
     raw = env_str(name, default) or default

@@ -31,7 +31,6 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         supplied = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = supplied if _SANE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        request.request_id = request_id
         response = self.get_response(request)
         duration_ms = (time.perf_counter() - started) * 1000
         response["X-Request-ID"] = request_id

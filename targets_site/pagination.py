@@ -4,6 +4,7 @@ import re
 
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
 _DIGITS = re.compile(r"[0-9]+")
 
@@ -19,7 +20,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def get_page_size(self, request) -> int:
+    def get_page_size(self, request: Request) -> int | None:
         raw = request.query_params.get(self.page_size_query_param)
         if not raw:
             # Absent or empty (``?page_size=``) means the default, as for every query parameter.

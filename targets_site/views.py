@@ -5,7 +5,9 @@ import os
 import shutil
 import threading
 import uuid
+from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -73,7 +75,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         logger.warning("readiness: export storage check failed", exc_info=True)
         checks["exports_storage"] = "unavailable"
     failed = sorted(name for name, state in checks.items() if state != "ok")
-    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    body: dict[str, object] = {"status": "unavailable" if failed else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
@@ -172,7 +174,14 @@ def handler500(request: HttpRequest) -> HttpResponse:
 # cache round trip, a storage probe that may be an S3 request) run at most once per this many
 # seconds per process, whatever the traffic.
 LANDING_HEALTH_SECONDS = 10
-_landing_health: dict[str, object] = {"at": None, "checks": []}
+
+
+class _LandingHealth(TypedDict):
+    at: datetime | None
+    checks: list[dict[str, object]]
+
+
+_landing_health: _LandingHealth = {"at": None, "checks": []}
 _landing_lock = threading.Lock()
 
 
@@ -214,7 +223,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     with _landing_lock:
         checked_at = _landing_health["at"]
         if checked_at is None or (now - checked_at).total_seconds() >= LANDING_HEALTH_SECONDS:
-            _landing_health.update(at=now, checks=_landing_checks())
+            _landing_health.update({"at": now, "checks": _landing_checks()})
         context = {
             "checks": _landing_health["checks"],
             "checked_at": _landing_health["at"],

@@ -26,8 +26,9 @@ def filter_datetime(name: str, raw: Any) -> dt.datetime:
     A bare date is midnight UTC; a naive date-time is refused as ambiguous; a time that does not
     exist in UTC (``9999-12-31T23:59:59-23:59`` is in year 10000 there) is refused too.
     """
+    value: dt.datetime | None
     if isinstance(raw, dt.datetime):
-        value: dt.datetime | None = raw
+        value = raw
     elif isinstance(raw, str) and len(raw) <= 64 and "\x00" not in raw:
         text = raw.strip()
         try:

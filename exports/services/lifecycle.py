@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -81,13 +82,13 @@ def export_validate(
     }
 
 
-def export_request(*, requested_by=None, **request: Any) -> Export:
+def export_request(*, requested_by: User | None = None, **request: Any) -> Export:
     """Record a pending export for a worker (``run_exports``) to run."""
     fields = export_validate(**request)
     return Export.objects.create(status=Status.PENDING, requested_by=requested_by, **fields)
 
 
-def export_start(*, requested_by=None, **request: Any) -> Export:
+def export_start(*, requested_by: User | None = None, **request: Any) -> Export:
     """Record an export already running, for a run in this process (``export_data``).
 
     Raises ExportAlreadyRunning, recording nothing, when the same export is running.

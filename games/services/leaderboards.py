@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from games.models import RANKED_REVIEW_STATUSES, LeaderboardEntry, Period, Scope, Score, board_key
 
@@ -59,27 +60,39 @@ def leaderboard_offer(*, score: Score) -> None:
         for entry in LeaderboardEntry.objects.filter(player_id=score.player_id, board__in=keys)
     }
     mine = (-score.points, score.played_at, score.pk)
+    new, changed = [], []
     for key in keys:
         entry = current.get(key)
         if entry is None:
-            _entry(
-                board=key,
-                player_id=score.player_id,
-                score_id=score.pk,
-                points=score.points,
-                played_at=score.played_at,
-            ).save()
+            new.append(
+                _entry(
+                    board=key,
+                    player_id=score.player_id,
+                    score_id=score.pk,
+                    points=score.points,
+                    played_at=score.played_at,
+                )
+            )
         elif mine < (entry.neg_points, entry.played_at, entry.score_id):
             entry.score = score
             entry.points = score.points
             entry.neg_points = -score.points
             entry.played_at = score.played_at
-            entry.save(update_fields=["score", "points", "neg_points", "played_at"])
+            changed.append(entry)
+    # One statement each, not one per board: a submission touches up to 8 boards.
+    if new:
+        LeaderboardEntry.objects.bulk_create(new)
+    if changed:
+        LeaderboardEntry.objects.bulk_update(
+            changed, ["score", "points", "neg_points", "played_at"]
+        )
 
 
-def _best_entries(
-    rows: Iterable[tuple[int, int, str, int, dt.datetime, bool]],
-) -> Iterable[LeaderboardEntry]:
+# A score as _ROW_FIELDS reads it: id, player_id, mode, points, played_at, verified.
+ScoreRow = tuple[int, int, str, int, dt.datetime, bool]
+
+
+def _best_entries(rows: Iterable[ScoreRow]) -> Iterable[LeaderboardEntry]:
     """Board rows from scores sorted best first per (player, mode): the first per key wins."""
     seen: set[tuple[int, str]] = set()
     for score_id, player_id, mode, points, played_at, verified in rows:
@@ -96,7 +109,7 @@ def _best_entries(
             )
 
 
-def _ranked_scores():
+def _ranked_scores() -> QuerySet[Score]:
     """Scores that may stand on a board: not flagged, not in review, not rejected."""
     return Score.objects.filter(flagged=False, review_status__in=RANKED_REVIEW_STATUSES)
 
@@ -145,7 +158,7 @@ ORDER BY board, player_id, points DESC, played_at, id
 def leaderboard_rebuild(
     *,
     batch_size: int = 5000,
-    wrap: Callable[[Iterable[tuple], int], Iterable[tuple]] | None = None,
+    wrap: Callable[[Iterable[ScoreRow], int], Iterable[ScoreRow]] | None = None,
 ) -> int:
     """Recompute every board from the scores (after a bulk load); returns the rows written.
 
@@ -158,16 +171,16 @@ def leaderboard_rebuild(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(_REBUILD_SQL)
-                return cursor.rowcount
+                return int(cursor.rowcount)
         return _leaderboard_rebuild_streamed(batch_size=batch_size, wrap=wrap)
 
 
 def _leaderboard_rebuild_streamed(
-    *, batch_size: int, wrap: Callable[[Iterable[tuple], int], Iterable[tuple]] | None
+    *, batch_size: int, wrap: Callable[[Iterable[ScoreRow], int], Iterable[ScoreRow]] | None
 ) -> int:
     written = 0
     scores = _ranked_scores()
-    rows: Iterable[tuple] = (
+    rows: Iterable[ScoreRow] = (
         scores.order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS).iterator(chunk_size=batch_size)
     )
     if wrap is not None:
@@ -175,7 +188,7 @@ def _leaderboard_rebuild_streamed(
     batch: list[LeaderboardEntry] = []
     # Rows arrive grouped by player: the "seen" set only ever needs one player's keys.
     current_player = None
-    group: list[tuple] = []
+    group: list[ScoreRow] = []
     for row in rows:
         if row[1] != current_player:
             batch.extend(_best_entries(group))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from games import rules
@@ -25,7 +25,7 @@ def round_check_request(*, mode: str, duration_s: float) -> None:
 
 def round_issue(
     *,
-    player: AbstractBaseUser,
+    player: User,
     mode: str,
     duration_s: float,
     now: dt.datetime | None = None,

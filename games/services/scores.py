@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -108,9 +108,7 @@ def _replay_check(*, data: dict[str, Any]) -> rules.RoundResult | None:
         raise InvalidInput.for_field("replay", exc.message, code=exc.code) from None
 
 
-def _existing_submission(
-    *, player: AbstractBaseUser, submission_id: Any, digest: str
-) -> Score | None:
+def _existing_submission(*, player: User, submission_id: Any, digest: str) -> Score | None:
     existing = Score.objects.filter(submission_id=submission_id).first()
     if existing is None:
         return None
@@ -123,7 +121,7 @@ def _existing_submission(
 
 
 def _claim_round(
-    *, player: AbstractBaseUser, data: dict[str, Any], now: dt.datetime
+    *, player: User, data: dict[str, Any], now: dt.datetime
 ) -> tuple[Round | None, str]:
     """The round the score names, locked, and what is wrong with it ("" when nothing).
 
@@ -172,9 +170,7 @@ def _verdict(
     return (UnverifiedReason.HUMAN_LIMITS if findings else ""), findings
 
 
-def score_submit(
-    *, player: AbstractBaseUser, data: dict[str, Any], digest: str
-) -> tuple[Score, bool]:
+def score_submit(*, player: User, data: dict[str, Any], digest: str) -> tuple[Score, bool]:
     """Store a round's score once per submission_id; returns (score, created).
 
     A retry of the same body returns the stored score; the same id with another body is 422.
@@ -242,9 +238,7 @@ def score_submit(
 
 
 @transaction.atomic
-def score_review(
-    *, score_ids: Iterable[int], approve: bool, reviewer: AbstractBaseUser | None = None
-) -> int:
+def score_review(*, score_ids: Iterable[int], approve: bool, reviewer: User | None = None) -> int:
     """Approve or reject scores waiting for review; returns how many changed.
 
     Approved: it ranks, and it is verified when the human limits were the only thing wrong.

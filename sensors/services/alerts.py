@@ -23,13 +23,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from sensors.models import Alert, Reading, ReadingMark, Sensor, ThresholdCursor
 from sensors.services.notices import alert_notify, alert_remind
-from sensors.thresholds import Episode, EvaluatorState, Pending, evaluate
+from sensors.thresholds import (
+    Episode,
+    EvaluatorState,
+    Pending,
+    evaluate,
+    evaluate_silence,
+    silence_contradicted,
+)
 from targets_site.errors import Conflict
 
 logger = logging.getLogger("targets.sensors")
@@ -78,6 +86,8 @@ def alert_evaluate_sensor(*, sensor_id: int) -> EvaluationSummary:
         marks = list(ReadingMark.objects.filter(sensor=sensor).values_list("id", "min_timestamp"))
         if marks:
             _evaluate_new_readings(sensor, marks, summary)
+        if sensor.max_silence is not None:
+            _evaluate_silence(sensor, summary)
         # Under the same lock, so two runs never remind a channel twice for one period.
         open_alert = Alert.objects.filter(sensor=sensor, closed_at__isnull=True).first()
         if open_alert is not None:
@@ -93,13 +103,16 @@ def _evaluate_new_readings(
     earliest = min(timestamp for _, timestamp in marks)
     rule = sensor.rule
     open_alert = Alert.objects.filter(sensor=sensor, closed_at__isnull=True).first()
-
-    if cursor.evaluated_until is None or earliest > cursor.evaluated_until:
-        state = EvaluatorState(
-            open=_episode_of(open_alert) if open_alert else None,
-            pending=_pending_of(cursor),
-            last_timestamp=cursor.evaluated_until,
-        )
+    carried = EvaluatorState(
+        open=_episode_of(open_alert) if open_alert else None,
+        pending=_pending_of(cursor),
+        last_timestamp=cursor.evaluated_until,
+    )
+    in_order = cursor.evaluated_until is None or earliest > cursor.evaluated_until
+    # A reading dated before an open silent alert began (sent late by its device) undoes the
+    # silence: evaluate again from before it, like any late reading.
+    if in_order and not silence_contradicted(carried, earliest):
+        state = carried
         since = cursor.evaluated_until
         stored = [open_alert] if open_alert else []
     else:
@@ -125,6 +138,28 @@ def _evaluate_new_readings(
     cursor.pending_count = pending.reading_count if pending else 0
     cursor.save()
     ReadingMark.objects.filter(id__in=[mark_id for mark_id, _ in marks]).delete()
+
+
+def _evaluate_silence(sensor: Sensor, summary: EvaluationSummary) -> None:
+    """Open a silent alert (closing an open high/low one at the last reading) when the sensor
+    has not reported for ``max_silence`` seconds (``thresholds.evaluate_silence``)."""
+    cursor, _ = ThresholdCursor.objects.get_or_create(sensor=sensor)
+    open_alert = Alert.objects.filter(sensor=sensor, closed_at__isnull=True).first()
+    state = EvaluatorState(
+        open=_episode_of(open_alert) if open_alert else None,
+        pending=_pending_of(cursor),
+        last_timestamp=cursor.evaluated_until,
+    )
+    result = evaluate_silence(
+        sensor.rule, state, now=timezone.now(), watched_since=sensor.created_at
+    )
+    if not result.episodes:
+        return
+    _reconcile(sensor, [open_alert] if open_alert else [], result.episodes, summary)
+    cursor.pending_kind = ""
+    cursor.pending_since = cursor.pending_last_at = cursor.pending_peak = None
+    cursor.pending_count = 0
+    cursor.save()
 
 
 def _episode_of(alert: Alert) -> Episode:
@@ -155,9 +190,14 @@ def _readings_after(sensor: Sensor, since: datetime | None) -> Iterator[tuple[da
 
 
 def _covering_alert(sensor: Sensor, moment: datetime) -> Alert | None:
+    ends_after = Q(closed_at__gt=moment)
+    if sensor.max_silence is not None:
+        # A silence closes an alert *at* its last reading, where nothing was idle: a late
+        # reading in the gap can continue that alert. Such a reading is covered too.
+        ends_after |= Q(closed_at=moment)
     return (
         Alert.objects.filter(sensor=sensor, opened_at__lte=moment)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=moment))
+        .filter(Q(closed_at__isnull=True) | ends_after)
         .order_by("opened_at")
         .first()
     )
@@ -256,7 +296,7 @@ def _reconcile(
             summary.notifications += alert_notify(event=event, sensor=sensor, alert=alert)
 
 
-def alert_acknowledge(*, alert_id: int, user) -> Alert:
+def alert_acknowledge(*, alert_id: int, user: User) -> Alert:
     """Record that ``user`` has seen the alert; acknowledging twice is a 409."""
     with transaction.atomic():
         alert = (

@@ -57,7 +57,7 @@ def readings_import(
     *,
     stream: TextIO,
     max_errors: int = 20,
-    on_lines: Callable[[int], None] | None = None,
+    on_lines: Callable[[int], object] | None = None,
 ) -> ImportSummary:
     """Import readings from an open text stream; raises ReadingsImportError naming bad lines."""
     # The header is read on its own so the body can be re-read from ``body_start``.
@@ -81,16 +81,14 @@ def readings_import(
         if sorted(lowered) == sorted(LONG_HEADER)
         else None
     )
-    reorder = order is not None and order != [0, 1, 2]
+    reorder = order if order is not None and order != [0, 1, 2] else None
     if order is not None:
         layout = "long"
-        columns: list[int | None] = []
+        columns: list[int] = []
     elif header and header[0].lower() == "timestamp" and len(header) > 1:
         layout = "wide"
-        columns = [known.get(code) for code in header[1:]]
-        unknown = [
-            code for code, sensor_id in zip(header[1:], columns, strict=True) if not sensor_id
-        ]
+        found = [known.get(code) for code in header[1:]]
+        unknown = [code for code, sensor_id in zip(header[1:], found, strict=True) if not sensor_id]
         duplicated = sorted({code for code in header[1:] if header[1:].count(code) > 1})
         if unknown:
             errors.append((1, f"Unknown sensor codes in the header: {', '.join(unknown[:10])}."))
@@ -98,6 +96,7 @@ def readings_import(
             errors.append((1, f"Sensor codes repeated in the header: {', '.join(duplicated)}."))
         if errors:
             raise ReadingsImportError(errors)
+        columns = [sensor_id for sensor_id in found if sensor_id]  # every one is known here
     else:
         raise ReadingsImportError(
             [
@@ -173,8 +172,8 @@ def readings_import(
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
-            if reorder and len(row) == 3:
-                row = [row[order[0]], row[order[1]], row[order[2]]]  # type: ignore[index]
+            if reorder is not None and len(row) == 3:
+                row = [row[reorder[0]], row[reorder[1]], row[reorder[2]]]
             waiting.append(row)
             numbers.append(reader.line_num + 1)  # + the header line, read before
             if len(waiting) >= batch_lines and not take_waiting():
@@ -194,7 +193,7 @@ def readings_import(
     )
 
 
-def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
+def _wide_row(row: list[str], columns: list[int]) -> list[ReadingRow]:
     if len(row) != len(columns) + 1:
         raise ValueError(f"Expected {len(columns) + 1} fields, found {len(row)}.")
     timestamp = parse_timestamp(row[0].strip())
@@ -206,7 +205,7 @@ def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
     return parsed
 
 
-def _wide_rows(lines: list[list[str]], columns: list[int | None]) -> list[ReadingRow]:
+def _wide_rows(lines: list[list[str]], columns: list[int]) -> list[ReadingRow]:
     """Wide-format lines, all or none, raising like ``readings_from_csv``."""
     parsed: list[ReadingRow] = []
     problems: list[Any] = []

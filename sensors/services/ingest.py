@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import TracebackType
 from typing import Any
 
 from django.db import connection, transaction
@@ -122,7 +123,12 @@ class ReadingWriter:
             else:
                 seen[0], seen[1] = min(seen[0], low), max(seen[1], high)
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if self._copy_block is not None:
                 copy_block, self._copy_block, self._copy = self._copy_block, None, None

@@ -3,6 +3,7 @@ the reverse). Called inside the transaction that changes the alert."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.utils import timezone
@@ -17,7 +18,7 @@ _VERBS = {
 }
 
 
-def _iso(moment) -> str | None:
+def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 

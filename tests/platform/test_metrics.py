@@ -131,13 +131,31 @@ def test_readings_and_scores_are_counted_when_committed(
 
 
 def test_notification_gauges_follow_the_notifications_app(client):
-    samples = scrape(client)
-    names = {name for name, _labels in samples}
     if not apps.is_installed("notifications"):
+        names = {name for name, _labels in scrape(client)}
         assert "targets_notifications_pending" not in names
         return
-    assert "targets_notifications_pending" in names
-    assert value(samples, "targets_notifications_recent", status="dead") == 0
+    channel_model = apps.get_model("notifications.NotificationChannel")
+    notification_model = apps.get_model("notifications.Notification")
+    channel = channel_model.objects.create(
+        name="ops", kind="webhook", target="http://127.0.0.1:9/hook", events=["alert.opened"]
+    )
+    for status in ("pending", "pending", "pending", "dead", "sent"):
+        notification_model.objects.create(
+            channel=channel,
+            event="alert.opened",
+            subject="A high",
+            payload={},
+            status=status,
+            next_attempt_at=timezone.now(),
+        )
+
+    samples = scrape(client)
+
+    assert value(samples, "targets_notifications_pending") == 3
+    assert value(samples, "targets_notifications_recent", status="pending") == 3
+    assert value(samples, "targets_notifications_recent", status="dead") == 1
+    assert value(samples, "targets_notifications_recent", status="sent") == 1
 
 
 @override_settings(METRICS_ENABLED=False)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
@@ -18,7 +19,7 @@ DEMO_APPS = ["items", "notifications", "sensors", "games", "exports"]
 ADMIN_PASSWORD_FILE = settings.VAR_DIR / "demo-admin-password.txt"
 
 
-def admin_password_file(database: dict[str, Any] | None = None) -> Path:
+def admin_password_file(database: Mapping[str, Any] | None = None) -> Path:
     """Where the demo admin's password is kept: one file per database.
 
     The embedded SQLite database keeps the README's ``var/demo-admin-password.txt``; any other
