@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -26,8 +28,8 @@ from sensors.serializers import (
     SensorSerializer,
     StatBucketSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.permissions import IsStaff
+from targets_site.users import signed_in_user
 
 MAX_PLOT_SENSORS = 10
 RANGE_PARAMETERS = [
@@ -67,7 +69,14 @@ class PNGRenderer(BaseRenderer):
         return data
 
 
-class PlotResponseMixin:
+if TYPE_CHECKING:
+    # The mixin only ever sits in front of an APIView.
+    _ViewBase = APIView
+else:
+    _ViewBase = object
+
+
+class PlotResponseMixin(_ViewBase):
     """PNG on success; errors stay JSON even when the client asked only for image/png."""
 
     def finalize_response(self, request, response, *args, **kwargs):
