@@ -23,10 +23,10 @@ from exports.serializers import (
     ExportSerializer,
 )
 from exports.storage import DOWNLOAD_URL_EXPIRE_S, export_storage
-from targets_site.auth import signed_in_user
 from targets_site.errors import Conflict, Gone, Unavailable
 from targets_site.permissions import IsStaff
 from targets_site.responses import BinaryOrJsonErrors
+from targets_site.users import signed_in_user
 
 if TYPE_CHECKING:
     from storages.backends.s3 import S3Storage

@@ -119,12 +119,18 @@ def _check_bounce_reaction(
     min_turn = MIN_TURN_PX * rules.SCALE
     after_bounce = followed = 0
     for shot in shots:
-        real_x, real_y = motion.at(shot.tick)
-        guess_x, guess_y = motion.straight_line(shot.tick, lag)
-        if math.hypot(real_x - guess_x, real_y - guess_y) < min_turn:
-            continue  # no bounce in the last REACTION_S, or too small to tell apart
-        after_bounce += 1
+        tick = shot.tick
+        # A bounce within the lag flips an axis's direction (the lag is far shorter than a
+        # crossing, so never twice): without one, the straight line is the real position.
+        if motion.directions(tick) == motion.directions(max(tick - lag, 0)):
+            continue
         aim_x, aim_y = shot.x * rules.SCALE, shot.y * rules.SCALE
+        # The re-run's offset gives the real centre without computing it again.
+        real_x, real_y = aim_x - round(shot.dx * rules.SCALE), aim_y - round(shot.dy * rules.SCALE)
+        guess_x, guess_y = motion.straight_line(tick, lag)
+        if math.hypot(real_x - guess_x, real_y - guess_y) < min_turn:
+            continue  # too close to tell apart
+        after_bounce += 1
         if math.hypot(aim_x - real_x, aim_y - real_y) < math.hypot(
             aim_x - guess_x, aim_y - guess_y
         ):

@@ -102,6 +102,13 @@ class Motion:
         x2, y2 = self.at(whole + 1)
         return (x1 + (x2 - x1) * alpha) / SCALE, (y1 + (y2 - y1) * alpha) / SCALE
 
+    def directions(self, tick: int) -> tuple[int, int]:
+        """(+1 or -1, +1 or -1): whether each axis moves as its straight line does at ``tick``."""
+        return (
+            _direction(self.x0 + self.vx * tick, self.lo_x, self.hi_x),
+            _direction(self.y0 + self.vy * tick, self.lo_y, self.hi_y),
+        )
+
     def straight_line(self, tick: int, lag: int) -> tuple[int, int]:
         """Where the target seen ``lag`` ticks before ``tick`` would be at ``tick`` had it not
         turned at a wall since: what a person who reacts ``lag`` ticks late aims at (units)."""

@@ -24,10 +24,10 @@ from games.serializers import (
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.errors import NotFound
 from targets_site.query import query_bool, query_int
 from targets_site.responses import BinaryOrJsonErrors, binary_response
+from targets_site.users import signed_in_user
 
 
 class PlayerRegisterView(APIView):
@@ -66,7 +66,8 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Score.objects.none()
-        return Score.objects.filter(player=self.request.user).order_by("-created_at", "-id")
+        player = signed_in_user(self.request)
+        return Score.objects.filter(player=player).order_by("-created_at", "-id")
 
     @extend_schema(
         request=ScoreSubmitSerializer,

@@ -14,9 +14,9 @@ from items.serializers import (
     StockAdjustmentResultSerializer,
     StockAdjustmentSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.conditional import if_match_tags
 from targets_site.permissions import StaffOrModelPermissionsOrReadOnly, StaffOrPermission
+from targets_site.users import signed_in_user
 
 IF_MATCH = OpenApiParameter(
     "If-Match",

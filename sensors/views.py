@@ -24,11 +24,11 @@ from sensors.serializers import (
     SensorSerializer,
     StatBucketSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.errors import InvalidInput
 from targets_site.permissions import IsStaff, IsStaffOrReadOnly, StaffOrPermission
 from targets_site.query import query_bool, query_int, query_range
 from targets_site.responses import BinaryOrJsonErrors, binary_response
+from targets_site.users import signed_in_user
 
 MAX_PLOT_SENSORS = 10
 RANGE_PARAMETERS = [

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 from axes.handlers.database import AxesDatabaseHandler
-from django.contrib.auth.models import User
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -40,19 +38,6 @@ class ObtainTokenView(APIView):
         serializer.is_valid(raise_exception=True)
         token, _ = Token.objects.get_or_create(user=serializer.validated_data["user"])
         return Response({"token": token.key})
-
-
-def signed_in_user(request: HttpRequest | Request) -> User:
-    """The request's user, for API views and admin actions that already required a signed-in one.
-
-    ``request.user`` may be an ``AnonymousUser``; services take a real ``User``. Should a view's
-    permissions ever let an anonymous caller through, this is a 403 (in the API and the admin
-    alike), not a crash further down.
-    """
-    user = request.user
-    if not isinstance(user, User):
-        raise PermissionDenied("Sign in first.")
-    return user
 
 
 def client_ip(request: HttpRequest | Request) -> str:

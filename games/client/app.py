@@ -48,7 +48,6 @@ MAX_FRAME_S = 0.25  # after a stall, catch up at most this much game time (no sp
 AUTOSTART_S = 1.0  # autoplay leaves the start screen by itself
 ROUND_WAIT_S = 3.0  # the longest wait for a server-issued round before playing offline
 END_WAIT_S = 30.0  # autoplay/headless: the longest wait for the server before leaving
-MAX_DETAIL_SHOTS = 1000  # the API's cap on the per-shot list; the replay still has them all
 NO_DISPLAY = (
     "No display to open the game window on (no DISPLAY or WAYLAND_DISPLAY; SDL chose its {driver!r}"
     " driver). Run it from a desktop session, or let the bot play without a window: "
@@ -160,8 +159,8 @@ def score_payload(
     }
     if round_id is not None:
         payload["round_id"] = round_id
-    if len(result.shots) <= MAX_DETAIL_SHOTS:
-        payload["shots"] = [shot.as_detail() for shot in result.shots]
+    # No per-shot "shots" list: with a replay the server stores its own re-run of the shots,
+    # so sending them would only cost bytes and parsing.
     return payload
 
 

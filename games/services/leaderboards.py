@@ -60,22 +60,32 @@ def leaderboard_offer(*, score: Score) -> None:
         for entry in LeaderboardEntry.objects.filter(player_id=score.player_id, board__in=keys)
     }
     mine = (-score.points, score.played_at, score.pk)
+    new, changed = [], []
     for key in keys:
         entry = current.get(key)
         if entry is None:
-            _entry(
-                board=key,
-                player_id=score.player_id,
-                score_id=score.pk,
-                points=score.points,
-                played_at=score.played_at,
-            ).save()
+            new.append(
+                _entry(
+                    board=key,
+                    player_id=score.player_id,
+                    score_id=score.pk,
+                    points=score.points,
+                    played_at=score.played_at,
+                )
+            )
         elif mine < (entry.neg_points, entry.played_at, entry.score_id):
             entry.score = score
             entry.points = score.points
             entry.neg_points = -score.points
             entry.played_at = score.played_at
-            entry.save(update_fields=["score", "points", "neg_points", "played_at"])
+            changed.append(entry)
+    # One statement each, not one per board: a submission touches up to 8 boards.
+    if new:
+        LeaderboardEntry.objects.bulk_create(new)
+    if changed:
+        LeaderboardEntry.objects.bulk_update(
+            changed, ["score", "points", "neg_points", "played_at"]
+        )
 
 
 # A score as _ROW_FIELDS reads it: id, player_id, mode, points, played_at, verified.

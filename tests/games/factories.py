@@ -56,8 +56,8 @@ def bot_payload(
     game = rules.bot_round(mode, seed, duration_s)
     body = score_payload(game, mode=mode, duration_s=duration_s, round_id=round_id)
     body["played_at"] = (played_at or timezone.now() - dt.timedelta(minutes=1)).isoformat()
-    if not with_shots:
-        body.pop("shots", None)
+    if with_shots:  # what a client without the bundled rules may send instead of a replay
+        body["shots"] = [shot.as_detail() for shot in game.result.shots]
     return body
 
 

@@ -386,3 +386,59 @@ def test_a_malformed_token_file_means_signing_in_again(live_server, tmp_path, ma
     assert "Traceback" not in done.stderr
     assert "Score sent" in done.stdout
     assert json.loads(tokens.read_text())[live_server.url]["forgetful"]
+
+
+def test_a_refused_password_is_explained_and_asked_again_in_the_window(
+    live_server, tmp_path, make_user, monkeypatch
+):
+    """The window's prompt (SDL dummy video, keys posted as events) against the live server."""
+    make_user("windowed")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from games.client import app
+    from games.client.session import Session
+    from games.client.storage import OfflineQueue, TokenStore
+
+    pygame.display.init()
+    pygame.font.init()
+    try:
+        session = Session(
+            server=live_server.url,
+            username="windowed",
+            tokens=TokenStore(tmp_path),
+            offline=OfflineQueue(tmp_path),
+        )
+        client = app.Client(app.parse_args(["--user", "windowed"]), pygame, session)
+        monkeypatch.setattr(app.Client, "reads_in_window", property(lambda self: True))
+        prompts: list[tuple[str, str | None]] = []
+        monkeypatch.setattr(
+            app, "draw_password", lambda screen, user, typed, error: prompts.append((typed, error))
+        )
+
+        def type_and_enter(text: str) -> None:
+            client.on_password([pygame.event.Event(pygame.TEXTINPUT, text=text)], 0.0)
+            assert prompts[-1][0] == text  # masked on screen, but typed
+            client.on_password([pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RETURN)], 0.0)
+            assert client.phase is app.Phase.SIGN_IN
+            deadline = time.monotonic() + 30
+            while client.phase is app.Phase.SIGN_IN and time.monotonic() < deadline:
+                session.update()
+                client.on_sign_in([], 0.0)
+                time.sleep(0.02)
+
+        client.enter(app.Phase.PASSWORD)
+        type_and_enter("not my password")
+        assert client.phase is app.Phase.PASSWORD  # asked again...
+        client.on_password([], 0.0)
+        # ... with the server's reason under the prompt.
+        assert prompts[-1] == (
+            "",
+            "Sign-in refused: Unable to log in with provided credentials.",
+        )
+        type_and_enter(PASSWORD)
+        assert client.phase is app.Phase.START
+        assert session.token and TokenStore(tmp_path).get(live_server.url, "windowed")
+        session.close()
+    finally:
+        pygame.quit()
