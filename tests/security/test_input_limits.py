@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from exports.models import Export, ExportSchedule
 from notifications.models import NotificationChannel
 from sensors.models import Alert, Reading, Sensor
 from tests.games.factories import bot_payload
@@ -34,12 +35,13 @@ def device_client(client_for, make_user):
 
 @pytest.fixture
 def root_client(client_for, make_user, sensor):
-    """A superuser (every permission), with an item, an open alert and a notification channel
-    (email: its test message goes to the test mail outbox) for paths to land on."""
+    """A superuser (every permission), with a row numbered 1 for every ``{id}`` path to land on."""
     ItemFactory(pk=1)
     Alert.objects.create(
         pk=1, sensor=sensor, kind="high", opened_at=timezone.now(), peak_value=70, reading_count=1
     )
+    Export.objects.create(pk=1, dataset="items", format="csv", fingerprint="one")
+    ExportSchedule.objects.create(pk=1, name="nightly", dataset="items", next_run_at=timezone.now())
     NotificationChannel.objects.create(
         pk=1, name="ops", kind="email", target="ops@example.com", events=["alert.opened"]
     )
