@@ -3,6 +3,7 @@ reverse). Called inside the transaction that records the final status."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from exports.choices import Status
@@ -10,7 +11,7 @@ from exports.models import Export
 from notifications.services import notifications_enqueue
 
 
-def _iso(moment) -> str | None:
+def _iso(moment: dt.datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
 
 

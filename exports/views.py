@@ -23,9 +23,10 @@ from exports.serializers import (
     ExportSerializer,
 )
 from exports.storage import DOWNLOAD_URL_EXPIRE_S, export_storage
-from targets_site.auth import signed_in_user
 from targets_site.errors import Conflict, Gone, Unavailable
 from targets_site.permissions import IsStaff
+from targets_site.responses import BinaryOrJsonErrors
+from targets_site.users import signed_in_user
 
 if TYPE_CHECKING:
     from storages.backends.s3 import S3Storage
@@ -40,13 +41,6 @@ class ExportFilter(filters.FilterSet):
     class Meta:
         model = Export
         fields = ["status", "dataset", "format", "storage"]
-
-
-class JsonErrorsAnyAccept(DefaultContentNegotiation):
-    """The download answers a file whatever the client accepts; its errors are still JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 class FormatIsAFilter(DefaultContentNegotiation):
@@ -104,7 +98,7 @@ class ExportViewSet(
             409: OpenApiResponse(description="The export has not succeeded."),
         }
     )
-    @action(detail=True, methods=["get"], content_negotiation_class=JsonErrorsAnyAccept)
+    @action(detail=True, methods=["get"], content_negotiation_class=BinaryOrJsonErrors)
     def download(self, request: Request, pk: str | None = None):
         export = self.get_object()
         if export.status != Status.SUCCEEDED:

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 
 from games import services
 from games.models import ReviewStatus, Round, Score, ScoreInReview
+from targets_site.users import signed_in_user
 
 
 @admin.register(Score)
@@ -137,10 +138,6 @@ class ScoreAdmin(admin.ModelAdmin):
 
     @admin.action(description="Approve selected scores in review (they rank)")
     def approve_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
-        # Imported here: targets_site.auth loads DRF and drf-spectacular (~1 s under load), and
-        # every management command loads the admin modules.
-        from targets_site.auth import signed_in_user
-
         count = services.score_review(
             score_ids=queryset.values_list("pk", flat=True),
             approve=True,
@@ -150,8 +147,6 @@ class ScoreAdmin(admin.ModelAdmin):
 
     @admin.action(description="Reject selected scores in review (on no leaderboard)")
     def reject_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
-        from targets_site.auth import signed_in_user
-
         count = services.score_review(
             score_ids=queryset.values_list("pk", flat=True),
             approve=False,

@@ -209,26 +209,12 @@ class ScoreSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request else path
 
 
-class ClampedIntegerField(serializers.IntegerField):
-    """An integer >= min_value; above ``cap`` it is the cap (like ``page_size``), not an error."""
-
-    def __init__(self, *, cap: int, **kwargs: Any) -> None:
-        self.cap = cap
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> int:
-        return min(super().to_internal_value(data), self.cap)
-
-
-LEADERBOARD_LIMIT_CAP = 100
-
-
 class LeaderboardQuerySerializer(serializers.Serializer):
+    """``?period=&at=``; ``limit`` and ``verified`` are read by ``targets_site.query``."""
+
     period = serializers.ChoiceField(choices=Period.choices, default=Period.ALL)
     # A past period: the day, ISO week or month that contains this date (default: now).
     at = serializers.DateField(input_formats=["%Y-%m-%d"], required=False, default=None)
-    limit = ClampedIntegerField(cap=LEADERBOARD_LIMIT_CAP, min_value=1, default=10)
-    verified = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
 class LeaderboardRowSerializer(serializers.Serializer):

@@ -6,7 +6,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -25,8 +24,10 @@ from games.serializers import (
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.errors import NotFound
+from targets_site.query import query_bool, query_int
+from targets_site.responses import BinaryOrJsonErrors, binary_response
+from targets_site.users import signed_in_user
 
 
 class PlayerRegisterView(APIView):
@@ -65,7 +66,8 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Score.objects.none()
-        return Score.objects.filter(player=self.request.user).order_by("-created_at", "-id")
+        player = signed_in_user(self.request)
+        return Score.objects.filter(player=player).order_by("-created_at", "-id")
 
     @extend_schema(
         request=ScoreSubmitSerializer,
@@ -106,10 +108,7 @@ class ScoreTargetView(APIView):
     """The score's shots drawn on the bullseye; only its player and staff may see it."""
 
     permission_classes = [IsAuthenticated]
-
-    def perform_content_negotiation(self, request, force=False):
-        # Success is a PNG built here; every error stays the API's JSON shape.
-        return JSONRenderer(), JSONRenderer.media_type
+    content_negotiation_class = BinaryOrJsonErrors
 
     @extend_schema(
         operation_id="v1_scores_target_png", responses={(200, "image/png"): OpenApiTypes.BINARY}
@@ -121,9 +120,11 @@ class ScoreTargetView(APIView):
         score = scores.select_related("player").get(pk=pk)
         title = f"{score.player.get_username()} - {score.mode} - {score.points} pts"
         png = plots.target_png(mode=score.mode, shots=score.shots, title=title)
-        response = HttpResponse(png, content_type="image/png")
-        response["Cache-Control"] = "private, max-age=60"
-        return response
+        return binary_response(png, content_type="image/png", cache_control="private, max-age=60")
+
+
+# Above the cap, ``limit`` is the cap (like ``page_size``), not an error.
+LEADERBOARD_LIMIT_CAP = 100
 
 
 def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
@@ -131,7 +132,15 @@ def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
         raise NotFound(f"No leaderboard for mode {mode!r}.", code="unknown_mode")
     query = LeaderboardQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    verified = query.validated_data["verified"]
+    limit = query_int(
+        request.query_params,
+        "limit",
+        default=10,
+        minimum=1,
+        maximum=LEADERBOARD_LIMIT_CAP,
+        clamp=True,
+    )
+    verified = query_bool(request.query_params, "verified")
     if verified is None:
         verified = settings.LEADERBOARD_VERIFIED_ONLY_DEFAULT
     board = selectors.board_for(
@@ -140,7 +149,7 @@ def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
         verified_only=verified,
         at=query.validated_data["at"],
     )
-    return board, query.validated_data["limit"]
+    return board, limit
 
 
 BOARD_PARAMETERS = [
@@ -150,8 +159,12 @@ BOARD_PARAMETERS = [
     OpenApiParameter(
         "at", OpenApiTypes.DATE, description="a past period: the one containing this date"
     ),
-    OpenApiParameter("limit", int, description="1..100 (larger is clamped to 100), default 10"),
-    OpenApiParameter("verified", bool, description="Only replay-verified scores"),
+    OpenApiParameter(
+        "limit",
+        int,
+        description=f"1..{LEADERBOARD_LIMIT_CAP} (larger is clamped to it), default 10",
+    ),
+    OpenApiParameter("verified", bool, description="Only replay-verified scores (true/false)"),
 ]
 
 

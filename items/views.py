@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import filters, permissions, status, viewsets
+from rest_framework import filters, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -14,9 +14,9 @@ from items.serializers import (
     StockAdjustmentResultSerializer,
     StockAdjustmentSerializer,
 )
-from targets_site.auth import signed_in_user
 from targets_site.conditional import if_match_tags
-from targets_site.permissions import StaffOrModelPermissionsOrReadOnly
+from targets_site.permissions import StaffOrModelPermissionsOrReadOnly, StaffOrPermission
+from targets_site.users import signed_in_user
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -27,14 +27,6 @@ IF_MATCH = OpenApiParameter(
         "The item's ETag (or `*`); a stale or weak (`W/`) tag answers 412 and changes nothing."
     ),
 )
-
-
-class CanChangeItems(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_authenticated and (user.is_staff or user.has_perm("items.change_item"))
-        )
 
 
 def _with_etag(response: Response, item: Item) -> Response:
@@ -110,7 +102,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         detail=True,
         methods=["post"],
         url_path="adjust-stock",
-        permission_classes=[CanChangeItems],
+        permission_classes=[StaffOrPermission.of("items.change_item")],
     )
     def adjust_stock(self, request: Request, pk: str | None = None) -> Response:
         item = self.get_object()

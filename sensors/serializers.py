@@ -98,14 +98,6 @@ class ReadingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReadingInSerializer(serializers.Serializer):
-    """For the schema only: the ingest path validates whole batches without serializers."""
-
-    sensor = serializers.CharField(max_length=50)
-    timestamp = serializers.DateTimeField(help_text="ISO-8601 with a UTC offset, e.g. 'Z'.")
-    value = serializers.FloatField()
-
-
 class IngestResultSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     created = serializers.IntegerField()

@@ -67,7 +67,7 @@ class BadHostFilter(logging.Filter):
         return True
 
 
-def _host_of(request) -> str:
+def _host_of(request: object) -> str:
     # request.get_host() is what raised; the raw header is what the client sent.
     meta = getattr(request, "META", {})
     return repr(meta.get("HTTP_X_FORWARDED_HOST") or meta.get("HTTP_HOST") or "")

@@ -60,7 +60,7 @@ class Dataset:
             names.append("mode")
         return tuple(names)
 
-    def queryset(self, filters: Mapping[str, Any]) -> QuerySet:
+    def queryset(self, filters: Mapping[str, Any]) -> QuerySet[Model]:
         """The dataset's rows under ``filters`` (already cleaned), in a stable order."""
         queryset = self.model._default_manager.all()
         if filters.get("since"):

@@ -98,7 +98,9 @@ class JsonObjectLine(Func):
         super().__init__(*[F(column.path) for column in columns], output_field=TextField())
         self.columns = columns
 
-    def as_sql(self, compiler, connection, **extra_context):
+    # Builds its SQL itself: none of Func's template arguments (function, template, arg_joiner)
+    # apply, so the override leaves them out.
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
         pieces: list[str] = []
         params: list[Any] = []
         for index, (column, source) in enumerate(

@@ -191,7 +191,7 @@ class NetworkWorker:
         future = self._executor.submit(task)
         future.add_done_callback(lambda done: self._finished(name, done))
 
-    def _finished(self, name: str, future: Future) -> None:
+    def _finished(self, name: str, future: Future[Any]) -> None:
         if future.cancelled():
             outcome = Outcome(name, error=Unreachable("cancelled at exit"))
         elif (error := future.exception()) is not None:

@@ -33,7 +33,16 @@ class Screen:
         self.font = pygame.font.Font(None, 30)
         self.small = pygame.font.Font(None, 24)
 
-    def text(self, text: str, pos: tuple[int, int], *, font=None, colour=HUD, centre=False):
+    def text(
+        self,
+        text: str,
+        pos: tuple[int, int],
+        *,
+        font: Any = None,
+        colour: tuple[int, int, int] = HUD,
+        centre: bool = False,
+    ) -> Any:
+        """Draw ``text`` at ``pos`` (its top-left, or its centre); returns its pygame Rect."""
         image = (font or self.font).render(text, True, colour)
         rect = image.get_rect()
         if centre:

@@ -13,7 +13,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 
 def config_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -56,7 +56,7 @@ def set_aside(path: Path) -> Path:
     return target
 
 
-def _is_token_map(data: Any) -> bool:
+def _is_token_map(data: Any) -> TypeGuard[dict[str, dict[str, str]]]:
     return isinstance(data, dict) and all(
         isinstance(server, str)
         and isinstance(users, dict)

@@ -111,19 +111,62 @@ def _send(notification: Notification, transport: Transport, *, now: datetime) ->
         )
 
 
-def _record(notification: Notification, *, error: str | None, last_try: bool) -> str:
-    """Store one attempt's result (only while the row is still pending); return its status."""
+@dataclass
+class Attempt:
+    notification: Notification
+    error: str | None  # None: delivered
+    last_try: bool
+
+
+def _attempt(notification: Notification, transport: Transport, *, last_try: bool) -> Attempt:
+    if not notification.channel.is_active:
+        return Attempt(notification, "The channel was deactivated.", last_try=True)
+    try:
+        _send(notification, transport, now=timezone.now())
+    except SendFailed as exc:
+        error = str(exc)
+    except Exception as exc:  # a bug must not stop the batch: the row is retried like a failure
+        logger.exception("notification %s: unexpected error while sending", notification.pk)
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    else:
+        return Attempt(notification, None, last_try)
+    logger.info(
+        "notification %s (%s) attempt %d failed: %s",
+        notification.pk,
+        notification.event,
+        notification.attempts,
+        error,
+    )
+    return Attempt(notification, error, last_try)
+
+
+def notifications_record(attempts: list[Attempt]) -> list[str]:
+    """Store a batch's results in one transaction (one commit, not one per row): the delivered
+    rows in one UPDATE, each failure on its own row; only rows still pending change. Returns each
+    row's new status."""
     now = timezone.now()
-    pending = Notification.objects.filter(pk=notification.pk, status=DeliveryStatus.PENDING)
-    if error is None:
-        pending.update(status=DeliveryStatus.SENT, sent_at=now, last_error="", updated_at=now)
-        return DeliveryStatus.SENT
-    if last_try:
-        pending.update(status=DeliveryStatus.DEAD, last_error=error, updated_at=now)
-        return DeliveryStatus.DEAD
-    retry_at = now + timedelta(seconds=backoff_delay(notification.attempts))
-    pending.update(next_attempt_at=retry_at, last_error=error, updated_at=now)
-    return DeliveryStatus.PENDING
+    statuses: list[str] = []
+    with transaction.atomic():
+        delivered = [attempt.notification.pk for attempt in attempts if attempt.error is None]
+        if delivered:
+            Notification.objects.filter(pk__in=delivered, status=DeliveryStatus.PENDING).update(
+                status=DeliveryStatus.SENT, sent_at=now, last_error="", updated_at=now
+            )
+        for attempt in attempts:
+            if attempt.error is None:
+                statuses.append(DeliveryStatus.SENT)
+                continue
+            pending = Notification.objects.filter(
+                pk=attempt.notification.pk, status=DeliveryStatus.PENDING
+            )
+            if attempt.last_try:
+                pending.update(status=DeliveryStatus.DEAD, last_error=attempt.error, updated_at=now)
+                statuses.append(DeliveryStatus.DEAD)
+                continue
+            retry_at = now + timedelta(seconds=backoff_delay(attempt.notification.attempts))
+            pending.update(next_attempt_at=retry_at, last_error=attempt.error, updated_at=now)
+            statuses.append(DeliveryStatus.PENDING)
+    return statuses
 
 
 def notification_attempt(
@@ -132,20 +175,7 @@ def notification_attempt(
     """Send a claimed notification once and record the outcome; returns the new status."""
     if last_try is None:
         last_try = is_last_attempt(notification.attempts)
-    if not notification.channel.is_active:
-        return _record(notification, error="The channel was deactivated.", last_try=True)
-    try:
-        _send(notification, transport, now=timezone.now())
-    except SendFailed as exc:
-        logger.info(
-            "notification %s (%s) attempt %d failed: %s",
-            notification.pk,
-            notification.event,
-            notification.attempts,
-            exc,
-        )
-        return _record(notification, error=str(exc), last_try=last_try)
-    return _record(notification, error=None, last_try=last_try)
+    return notifications_record([_attempt(notification, transport, last_try=last_try)])[0]
 
 
 def notifications_deliver_due(
@@ -154,7 +184,7 @@ def notifications_deliver_due(
     timeout: float = DEFAULT_TIMEOUT_S,
     transport: Transport | None = None,
 ) -> DeliveryRun:
-    """Claim one batch of due notifications and deliver it; ``claimed == 0`` when none was due."""
+    """Claim one batch of due notifications, send each, then record the batch's results."""
     run = DeliveryRun()
     claimed = notifications_claim(limit=batch, lease=lease_for(batch=batch, timeout=timeout))
     run.claimed = len(claimed)
@@ -163,17 +193,20 @@ def notifications_deliver_due(
     own = transport is None
     transport = transport or Transport(timeout=timeout)
     try:
-        for notification in claimed:
-            status = notification_attempt(notification, transport)
-            if status == DeliveryStatus.SENT:
-                run.sent += 1
-            elif status == DeliveryStatus.DEAD:
-                run.dead += 1
-            else:
-                run.failed += 1
+        attempts = [
+            _attempt(notification, transport, last_try=is_last_attempt(notification.attempts))
+            for notification in claimed
+        ]
     finally:
         if own:
             transport.close()
+    for status in notifications_record(attempts):
+        if status == DeliveryStatus.SENT:
+            run.sent += 1
+        elif status == DeliveryStatus.DEAD:
+            run.dead += 1
+        else:
+            run.failed += 1
     return run
 
 

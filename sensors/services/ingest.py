@@ -9,7 +9,6 @@ INSERT and still skips re-sent readings; elsewhere ``INSERT OR IGNORE`` in batch
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,16 +19,12 @@ from django.db import connection, transaction
 from psycopg import errors as psycopg_errors
 
 from sensors.models import Reading, ReadingMark, Sensor
-from sensors.parsing import parse_timestamp, parse_value
+from sensors.parsing import ReadingRow, readings_batch, readings_from_json
 from targets_site import metrics
-from targets_site.errors import Conflict, InvalidInput, TooLarge
+from targets_site.errors import Conflict
 
-MAX_BATCH = 10_000
-READING_FIELDS = frozenset({"sensor", "timestamp", "value"})
 _TABLE = Reading._meta.db_table
 _SQLITE_CHUNK = 5_000
-
-ReadingRow = tuple[int, datetime, float]
 
 
 @dataclass(frozen=True)
@@ -221,103 +216,18 @@ def readings_store(*, rows: Iterable[ReadingRow]) -> int:
     return write_readings(lambda writer: writer.write(rows)).created
 
 
-def _validate_row(
-    row: object, known: dict[str, int]
-) -> tuple[ReadingRow | None, dict[str, list[str]]]:
-    if not isinstance(row, dict):
-        return None, {"non_field_errors": ["Each reading must be an object."]}
-    errors: dict[str, list[str]] = {}
-    for key in row.keys() - READING_FIELDS:
-        errors[str(key)] = ["Unknown field."]
-    for key in READING_FIELDS - row.keys():
-        errors[key] = ["This field is required."]
-    sensor_id = None
-    code = row.get("sensor")
-    if "sensor" in row:
-        if not isinstance(code, str):
-            errors["sensor"] = ["Sensor must be a sensor code (a string)."]
-        else:
-            sensor_id = known.get(code)
-            if sensor_id is None:
-                errors["sensor"] = [f"Unknown sensor code {code[:60]!r}."]
-    timestamp = value = None
-    if "timestamp" in row:
-        try:
-            timestamp = parse_timestamp(row["timestamp"])
-        except ValueError as exc:
-            errors["timestamp"] = [str(exc)]
-    if "value" in row:
-        try:
-            value = parse_value(row["value"])
-        except ValueError as exc:
-            errors["value"] = [str(exc)]
-    if errors:
-        return None, errors
-    # No error: every field was present and parsed.
-    assert sensor_id is not None and timestamp is not None and value is not None
-    return (sensor_id, timestamp, value), {}
-
-
 def readings_ingest(*, payload: object) -> IngestResult:
     """Validate one reading or a list of them as a whole, then store all or nothing.
 
     Raises ``InvalidInput`` keyed by row index (field names for a single object), and
     ``TooLarge`` (``batch_too_large``) over 10,000 readings.
     """
-    single = isinstance(payload, dict)
-    batch = [payload] if single else payload
-    if not isinstance(batch, list):
-        raise InvalidInput(
-            details={"non_field_errors": ["Send one reading object or a list of reading objects."]}
-        )
-    if not batch:
-        raise InvalidInput(details={"non_field_errors": ["The list of readings is empty."]})
-    if len(batch) > MAX_BATCH:
-        raise TooLarge(
-            f"At most {MAX_BATCH} readings per request; this one has {len(batch)}.",
-            code="batch_too_large",
-        )
-
+    batch = readings_batch(payload)  # a wrong shape is refused before any query
     codes = {
         row["sensor"]
         for row in batch
         if isinstance(row, dict) and isinstance(row.get("sensor"), str) and len(row["sensor"]) <= 50
     }
     known = dict(Sensor.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
-
-    rows: list[ReadingRow] = []
-    append = rows.append
-    fromisoformat = datetime.fromisoformat
-    for row in batch:
-        # The fast path takes a well-formed row in a few dict lookups; anything unusual falls
-        # through to the second pass, which says exactly what is wrong with every bad row.
-        if not isinstance(row, dict) or len(row) != 3:
-            break
-        try:
-            sensor_id = known[row["sensor"]]
-            value = row["value"]
-            timestamp = fromisoformat(row["timestamp"])
-        except (KeyError, TypeError, ValueError):
-            break
-        # Naive, or a year whose move to UTC may leave the calendar: the slow path decides.
-        # (Offsets need no conversion here: the binary COPY sends UTC instants.)
-        if timestamp.tzinfo is None or not 1 < timestamp.year < 9999:
-            break
-        if type(value) is float:
-            if not math.isfinite(value):
-                break
-        elif type(value) is int:
-            try:
-                value = parse_value(value)
-            except ValueError:
-                break
-        else:
-            break
-        append((sensor_id, timestamp, value))
-    if len(rows) != len(batch):
-        checked = [_validate_row(row, known) for row in batch]
-        errors = [row_errors for _, row_errors in checked]
-        if any(errors):
-            raise InvalidInput(details=errors[0] if single else errors)
-        rows = [parsed for parsed, _ in checked if parsed is not None]
+    rows = readings_from_json(payload, known=known)
     return IngestResult(received=len(rows), created=readings_store(rows=rows))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -54,3 +57,46 @@ def test_each_systemd_unit_runs_a_real_command(unit):
     if command in NOT_YET_EVERYWHERE and command not in get_commands():
         pytest.skip(f"{command} lands with its app")
     assert command in get_commands(), command
+
+
+def test_the_whole_nginx_site_with_tls_passes_nginx_t(tmp_path):
+    """The production file as shipped (TLS, redirect, unknown-host servers); only the certificate
+    and log paths point at test files. ``nginx -t`` parses it without binding any port."""
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists() or shutil.which("openssl") is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx and openssl are needed; .ci/run installs nginx")
+        pytest.skip("needs nginx and openssl")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1"),
+            *("-subj", "/CN=targets.example.com", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    site = (DEPLOY / "nginx" / "targets.conf").read_text()
+    site = re.sub(r"/etc/letsencrypt/\S+/fullchain\.pem", str(cert), site)
+    site = re.sub(r"/etc/letsencrypt/\S+/privkey\.pem", str(key), site)
+    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
+    directives = re.sub(r"#.*", "", site)
+    assert "/etc/" not in directives and "/var/" not in directives
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        f"{user}pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\nhttp {\n"
+        + "".join(
+            f"{name}_temp_path {tmp_path}/{name};\n"
+            for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        + site
+        + "\n}\n"
+    )
+    checked = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(conf), "-e", str(tmp_path / "e.log")],
+        capture_output=True,
+        text=True,
+    )
+    assert checked.returncode == 0, checked.stderr

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -67,11 +68,15 @@ def test_metrics_are_a_404_for_a_client_outside_the_allowed_addresses(client):
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 404
 
 
-@override_settings(NUM_PROXIES=1)
 def test_behind_the_proxy_the_real_client_address_decides(client):
-    # nginx connects from loopback; the client it forwards for is not allowed.
-    outsider = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
-    insider = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    # nginx connects from loopback; the client it forwards for is not allowed. client_ip is DRF's
+    # get_ident, which reads NUM_PROXIES from REST_FRAMEWORK (settings.py sets both from the env).
+    proxied = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    with override_settings(NUM_PROXIES=1, REST_FRAMEWORK=proxied):
+        outsider = client.get(
+            "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
+        )
+        insider = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
     assert outsider.status_code == 404
     assert insider.status_code == 200
 

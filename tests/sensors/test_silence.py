@@ -285,3 +285,43 @@ def test_readings_with_gaps_arriving_in_any_order_end_with_the_alerts_of_the_ord
         (e.kind, e.opened_at, e.closed_at, e.peak_value, e.reading_count)
         for e in sorted(expected.values(), key=lambda e: e.opened_at)
     ]
+
+
+@pytest.mark.django_db
+def test_the_admin_edits_max_silence(make_user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(make_user("boss", is_staff=True, is_superuser=True))
+    sensor = SensorFactory(code="A", high_threshold=65)
+    page = client.get(f"/admin/sensors/sensor/{sensor.pk}/change/").content.decode()
+    assert 'name="max_silence"' in page
+    form = {
+        "code": "A",
+        "name": "x",
+        "unit": "",
+        "is_active": "on",
+        "high_threshold": "65",
+        "hysteresis": "0",
+        "min_duration": "0",
+        "max_silence": "900",
+        "alerts-TOTAL_FORMS": "0",
+        "alerts-INITIAL_FORMS": "0",
+    }
+    response = client.post(f"/admin/sensors/sensor/{sensor.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    sensor.refresh_from_db()
+    assert sensor.max_silence == 900
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "parquet"])
+def test_a_silent_alert_exports_with_an_empty_peak(fmt):
+    from exports import services as export_services
+
+    sensor = SensorFactory(code="A", high_threshold=65, max_silence=60)
+    Sensor.objects.filter(pk=sensor.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    alerts_evaluate()
+    assert Alert.objects.get().peak_value is None
+    export = export_services.export_run(dataset="alerts", fmt=fmt)
+    assert (export.status, export.rows) == ("succeeded", 1), export.error
