@@ -140,31 +140,33 @@ def publish(port: int, stream: Path) -> subprocess.Popen:
 
 
 def run_mosquitto_sub(port: int, stream: Path, count: int) -> dict:
+    session = ["-p", str(port), "-V", "mqttv5", "-q", "1", "-c", "-x", "600", "-i", "bench-sub"]
+    topic = ["-t", f"{PREFIX}/readings/+"]
+    # A persistent session, subscribed before the clock starts (-E: exit once subscribed), so
+    # nothing published before the receiving mosquitto_sub is up can be missed.
+    subprocess.run(["mosquitto_sub", *session, *topic, "-E"], check=True, timeout=60)
     sub = subprocess.Popen(
-        [
-            "mosquitto_sub",
-            "-p",
-            str(port),
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-            "-i",
-            "bench-sub",
-            "-t",
-            f"{PREFIX}/readings/+",
-            "-C",
-            str(count),
-        ],
-        stdout=subprocess.DEVNULL,
+        ["mosquitto_sub", *session, *topic, "-C", str(count)], stdout=subprocess.DEVNULL
     )
-    time.sleep(1.0)  # mosquitto_sub prints nothing on subscribing; give it a generous second
-    started = time.perf_counter()
-    publisher = publish(port, stream)
-    publisher.wait()
-    published = time.perf_counter() - started
-    sub.wait(timeout=600)
-    return {"seconds": time.perf_counter() - started, "publisher_seconds": published}
+    try:
+        started = time.perf_counter()
+        publisher = publish(port, stream)
+        publisher.wait()
+        published = time.perf_counter() - started
+        sub.wait(timeout=600)
+        seconds = time.perf_counter() - started
+    finally:
+        if sub.poll() is None:
+            sub.kill()
+            sub.wait()
+        # End the session (clean start, no expiry), or it would queue the worker's run too.
+        subprocess.run(
+            ["mosquitto_sub", "-p", str(port), "-V", "mqttv5", "-i", "bench-sub", *topic, "-E"],
+            check=True,
+            timeout=60,
+            stdout=subprocess.DEVNULL,
+        )
+    return {"seconds": seconds, "publisher_seconds": published}
 
 
 def database_reset() -> None:

@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection
 from paho.mqtt.packettypes import PacketTypes
@@ -504,7 +505,9 @@ class MqttIngestWorker:
                 # A sensor was deleted while its readings were being stored: try again, its
                 # messages now fail as unknown sensors.
                 continue
-            except DatabaseError as exc:
+            # psycopg's own errors too: the COPY runs on psycopg's cursor, outside Django's
+            # error wrapping, so a connection lost mid-COPY is not a Django DatabaseError.
+            except (DatabaseError, psycopg.Error) as exc:
                 self.summary.db_retries += 1
                 logger.warning(
                     "mqtt: database unavailable (%s); %d messages held unacknowledged, "
