@@ -167,6 +167,18 @@ def publish(port: int, stream: list[Path]) -> None:
             )
 
 
+def end_session(port: int, client_id: str) -> None:
+    """Clean start, no expiry: the broker forgets the session, or it would queue (and later
+    deliver) the other receiver's stream too."""
+    topic = f"{PREFIX}/readings/+"
+    subprocess.run(
+        ["mosquitto_sub", "-p", str(port), "-V", "mqttv5", "-i", client_id, "-t", topic, "-E"],
+        check=True,
+        timeout=60,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def run_mosquitto_sub(port: int, stream: list[Path], count: int) -> dict:
     session = ["-p", str(port), "-V", "mqttv5", "-q", "1", "-c", "-x", "600", "-i", "bench-sub"]
     topic = ["-t", f"{PREFIX}/readings/+"]
@@ -186,13 +198,7 @@ def run_mosquitto_sub(port: int, stream: list[Path], count: int) -> dict:
         if sub.poll() is None:
             sub.kill()
             sub.wait()
-        # End the session (clean start, no expiry), or it would queue the worker's run too.
-        subprocess.run(
-            ["mosquitto_sub", "-p", str(port), "-V", "mqttv5", "-i", "bench-sub", *topic, "-E"],
-            check=True,
-            timeout=60,
-            stdout=subprocess.DEVNULL,
-        )
+        end_session(port, "bench-sub")
     return {"seconds": seconds, "publisher_seconds": published}
 
 
@@ -248,6 +254,7 @@ def run_worker(
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
+        end_session(port, env["MQTT_CLIENT_ID"])
     count = stored_count()
     if count != readings:
         raise RuntimeError(f"stored {count} readings, expected {readings}")
