@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -133,7 +133,7 @@ def parquet_from_csv(path: Path, schema: pa.Schema, csv_path: Path) -> int:
     return count
 
 
-def _csv_pieces(source) -> Iterable[bytes]:
+def _csv_pieces(source: BinaryIO) -> Iterable[bytes]:
     """Whole CSV records, about ``_CSV_BLOCK`` bytes at a time."""
     rest = b""
     while True:
