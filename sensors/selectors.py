@@ -34,6 +34,25 @@ def readings_in_range(
     return readings
 
 
+def reading_rows_estimate() -> int:
+    """PostgreSQL's estimate of the readings table's rows (and its partitions'); -1 if unknown.
+
+    ``reltuples`` is -1 for a table never vacuumed or analysed, and a partitioned parent holds no
+    rows itself: its partitions' estimates are summed.
+    """
+    table = Reading._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint, "
+            "BOOL_OR(c.reltuples >= 0) FROM pg_class c "
+            "WHERE c.oid = %s::regclass "
+            "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)",
+            [table, table],
+        )
+        total, known = cursor.fetchone()
+    return int(total) if known else -1
+
+
 def breaches_for(
     *, sensor: Sensor, start: datetime | None = None, end: datetime | None = None
 ) -> QuerySet[Reading]:
