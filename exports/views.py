@@ -60,6 +60,7 @@ class ExportViewSet(
     """Data exports (staff only). POST records a pending export that ``run_exports`` runs."""
 
     permission_classes = [IsStaff]
+    key_scopes = {"read": "exports:read", "write": "exports:write"}
     content_negotiation_class = FormatIsAFilter
     queryset = Export.objects.select_related("requested_by").order_by("-id")
     serializer_class = ExportSerializer
@@ -145,6 +146,7 @@ class ExportScheduleViewSet(viewsets.ModelViewSet):
     ``[previous until, now)``."""
 
     permission_classes = [IsStaff]
+    key_scopes = {"read": "exports:read", "write": "exports:write"}
     content_negotiation_class = FormatIsAFilter
     queryset = ExportSchedule.objects.select_related("created_by").order_by("name")
     serializer_class = ExportScheduleSerializer

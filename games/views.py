@@ -5,7 +5,6 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -25,6 +24,7 @@ from games.serializers import (
     ScoreSubmitSerializer,
 )
 from targets_site.errors import NotFound
+from targets_site.permissions import AllowAny, IsAuthenticated
 from targets_site.query import query_bool, query_int
 from targets_site.responses import BinaryOrJsonErrors, binary_response
 from targets_site.users import signed_in_user
@@ -55,6 +55,7 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     queryset = Score.objects.none()
     serializer_class = ScoreSerializer
     permission_classes = [IsAuthenticated]
+    key_scopes = {"write": "scores:write"}
     filter_backends: list = []
     lookup_value_regex = r"\d+"
 
@@ -92,6 +93,7 @@ class RoundIssueView(APIView):
     """Issue a round (its seed) for the caller; a score played under it can be verified."""
 
     permission_classes = [IsAuthenticated]
+    key_scopes = {"write": "scores:write"}
     throttle_scope = "scores"
 
     @extend_schema(request=RoundRequestSerializer, responses={201: RoundSerializer})

@@ -40,6 +40,7 @@ class ItemViewSet(viewsets.ModelViewSet):
     queryset = Item.objects.all()
     serializer_class = ItemSerializer
     permission_classes = [StaffOrModelPermissionsOrReadOnly]
+    key_scopes = {"write": "items:write"}
     filter_backends = [ItemFilterBackend, filters.SearchFilter, filters.OrderingFilter]
     filterset_class = ItemFilter
     search_fields = ["name", "description", "sku"]

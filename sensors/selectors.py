@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -185,6 +185,24 @@ class StatBucket:
     mean: float | None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CALENDAR_START = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _check_bucket_calendar(first: datetime, bucket: timedelta) -> None:
+    """Buckets are aligned on the Unix epoch; the one holding ``first`` must start in year 1+."""
+    if first - _CALENDAR_START >= bucket:
+        return
+    aligned = (first - _EPOCH) // bucket
+    if -aligned * bucket > _EPOCH - _CALENDAR_START:
+        raise InvalidInput(
+            "The first bucket of this range would start before the year 1 (buckets are "
+            "aligned on 1970-01-01). Use a smaller bucket or a later 'from'.",
+            code="bucket_before_calendar",
+            details={"bucket": ["Too large for readings this early."]},
+        )
+
+
 def stats_for(
     *, sensor: Sensor, start: datetime | None, end: datetime | None, bucket: timedelta
 ) -> list[StatBucket]:
@@ -201,6 +219,7 @@ def stats_for(
             code="too_many_buckets",
             details={"bucket": ["Too small for this range."]},
         )
+    _check_bucket_calendar(first, bucket)
     # Aggregate chunk by chunk so memory stays flat: partial count/sum/min/max per bucket merge.
     frames = []
     for t, v in _fetch_chunks(sensor, first, last):

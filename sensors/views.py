@@ -24,7 +24,12 @@ from sensors.serializers import (
     StatBucketSerializer,
 )
 from targets_site.errors import InvalidInput
-from targets_site.permissions import IsStaff, IsStaffOrReadOnly, StaffOrPermission
+from targets_site.permissions import (
+    IsStaff,
+    IsStaffOrReadOnly,
+    StaffOrPermission,
+    key_sensor_limit,
+)
 from targets_site.query import query_bool, query_int, query_range
 from targets_site.responses import BinaryOrJsonErrors, binary_response
 from targets_site.users import signed_in_user
@@ -136,6 +141,7 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = ReadingSerializer
     # Anyone reads; writing readings needs ``sensors.add_reading`` (a device's token) or staff.
     permission_classes = [StaffOrPermission.of("sensors.add_reading", anyone_reads=True)]
+    key_scopes = {"write": "readings:write"}
     filter_backends: list = []
 
     @property
@@ -180,7 +186,9 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ),
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
-        result = services.readings_ingest(payload=request.data)
+        result = services.readings_ingest(
+            payload=request.data, allowed_sensors=key_sensor_limit(request)
+        )
         body = {
             "received": result.received,
             "created": result.created,

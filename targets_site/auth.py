@@ -6,12 +6,12 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from targets_site.permissions import AllowAny
 from targets_site.serializers import StrictFieldsMixin
 
 
@@ -45,7 +45,8 @@ def client_ip(request: HttpRequest | Request) -> str:
     REMOTE_ADDR, or with ``NUM_PROXIES`` set, the address that many hops back in
     X-Forwarded-For (never a value the client chose). django-axes keys login failures on it."""
     api_request = request if isinstance(request, Request) else Request(request)
-    return BaseThrottle().get_ident(api_request)
+    # get_ident answers None when the server gave no REMOTE_ADDR (some WSGI callers don't).
+    return BaseThrottle().get_ident(api_request) or ""
 
 
 class AdminOnlyAxesHandler(AxesDatabaseHandler):

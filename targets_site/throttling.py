@@ -58,3 +58,16 @@ class UserRateThrottle(CacheFailureMixin, throttling.UserRateThrottle):
 
 class ScopedRateThrottle(CacheFailureMixin, throttling.ScopedRateThrottle):
     pass
+
+
+class KeyRateThrottle(CacheFailureMixin, throttling.SimpleRateThrottle):
+    """Per API key (rate ``key``), on top of the per-user count: one leaked or runaway device key
+    is held to its own budget without starving its owner's other keys of theirs."""
+
+    scope = "key"
+
+    def get_cache_key(self, request, view):
+        prefix = getattr(request.auth, "prefix", None)
+        if not prefix:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": prefix}

@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", views.api_root, name="api-root"),
     path("api/v1/auth/token/", auth.ObtainTokenView.as_view(), name="auth-token"),
+    path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("items.urls")),
     path("api/v1/", include("sensors.urls")),
     path("api/v1/", include("games.urls")),

@@ -22,12 +22,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from storages.backends.s3 import S3Storage
 
 from targets_site.exceptions import error_body
+from targets_site.permissions import AllowAny
 
 logger = logging.getLogger("targets.health")
 

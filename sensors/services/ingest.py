@@ -9,9 +9,9 @@ INSERT and still skips re-sent readings; elsewhere ``INSERT OR IGNORE`` in batch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -21,7 +21,7 @@ from psycopg import errors as psycopg_errors
 from sensors.models import Reading, ReadingMark, Sensor
 from sensors.parsing import ReadingRow, readings_batch, readings_from_json
 from targets_site import metrics
-from targets_site.errors import Conflict
+from targets_site.errors import Conflict, PermissionDenied
 
 _TABLE = Reading._meta.db_table
 _SQLITE_CHUNK = 5_000
@@ -151,8 +151,14 @@ class ReadingWriter:
                         cursor.execute("TRUNCATE sensors_reading_in")
             if exc_type is None and self._bounds:
                 _lock_sensors_against_deletion(list(self._bounds))
+                # In UTC: a parameter keeps its offset, and PostgreSQL refuses one with seconds
+                # (+23:59:59.999999), which the parser accepts and binary COPY converts.
                 ReadingMark.objects.bulk_create(
-                    ReadingMark(sensor_id=sensor_id, min_timestamp=low, max_timestamp=high)
+                    ReadingMark(
+                        sensor_id=sensor_id,
+                        min_timestamp=low.astimezone(UTC),
+                        max_timestamp=high.astimezone(UTC),
+                    )
                     for sensor_id, (low, high) in self._bounds.items()
                 )
         finally:
@@ -216,11 +222,15 @@ def readings_store(*, rows: Iterable[ReadingRow]) -> int:
     return write_readings(lambda writer: writer.write(rows)).created
 
 
-def readings_ingest(*, payload: object) -> IngestResult:
+def readings_ingest(
+    *, payload: object, allowed_sensors: Collection[str] | None = None
+) -> IngestResult:
     """Validate one reading or a list of them as a whole, then store all or nothing.
 
     Raises ``InvalidInput`` keyed by row index (field names for a single object), and
-    ``TooLarge`` (``batch_too_large``) over 10,000 readings.
+    ``TooLarge`` (``batch_too_large``) over 10,000 readings. With ``allowed_sensors`` (an API
+    key limited to some sensors), a reading for any other sensor is ``PermissionDenied`` naming
+    it, and nothing of the batch is stored.
     """
     batch = readings_batch(payload)  # a wrong shape is refused before any query
     codes = {
@@ -229,5 +239,14 @@ def readings_ingest(*, payload: object) -> IngestResult:
         if isinstance(row, dict) and isinstance(row.get("sensor"), str) and len(row["sensor"]) <= 50
     }
     known = dict(Sensor.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
+    if allowed_sensors is not None:
+        forbidden = sorted(set(known) - set(allowed_sensors))
+        if forbidden:
+            raise PermissionDenied(
+                f"This API key may not write readings for sensor {', '.join(forbidden)}.",
+                code="sensor_not_allowed",
+                details={"sensor": [f"Not allowed for this key: {code}." for code in forbidden]},
+            )
+
     rows = readings_from_json(payload, known=known)
     return IngestResult(received=len(rows), created=readings_store(rows=rows))

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 LINE = re.compile(
     r"^(?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) (?P<ms>\d+\.\d)ms "
-    r"user=(?P<user>\S+) ip=(?P<ip>\S+) request_id=(?P<id>\S+)$"
+    r"user=(?P<user>\S+) key=(?P<key>\S+) ip=(?P<ip>\S+) request_id=(?P<id>\S+)$"
 )
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import ApiKey
 from exports.models import Export, ExportSchedule
 from notifications.models import NotificationChannel
 from sensors.models import Alert, Reading, Sensor
@@ -45,7 +46,9 @@ def root_client(client_for, make_user, sensor):
     NotificationChannel.objects.create(
         pk=1, name="ops", kind="email", target="ops@example.com", events=["alert.opened"]
     )
-    return client_for(make_user("root", is_staff=True, is_superuser=True))
+    root = make_user("root", is_staff=True, is_superuser=True)
+    ApiKey.objects.create(pk=1, owner=root, name="k", prefix="tgt_00000000", hash="0" * 64)
+    return client_for(root)
 
 
 @pytest.mark.parametrize("operation", LISTS, ids=str)

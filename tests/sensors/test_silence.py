@@ -312,3 +312,16 @@ def test_the_admin_edits_max_silence(make_user):
     assert response.status_code == 302, response.content.decode()[:3000]
     sensor.refresh_from_db()
     assert sensor.max_silence == 900
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("fmt", ["csv", "json", "jsonl", "parquet"])
+def test_a_silent_alert_exports_with_an_empty_peak(fmt):
+    from exports import services as export_services
+
+    sensor = SensorFactory(code="A", high_threshold=65, max_silence=60)
+    Sensor.objects.filter(pk=sensor.pk).update(created_at=timezone.now() - timedelta(hours=1))
+    alerts_evaluate()
+    assert Alert.objects.get().peak_value is None
+    export = export_services.export_run(dataset="alerts", fmt=fmt)
+    assert (export.status, export.rows) == ("succeeded", 1), export.error
