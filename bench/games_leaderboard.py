@@ -3,21 +3,24 @@
     .venv/bin/python bench/games_leaderboard.py            # both sizes, then the ratios
     .venv/bin/python bench/games_leaderboard.py --small 10000 --large 1000000 --requests 300
 
-Each size gets its own database (``games_bench_<n>``, dropped and re-created unless --reuse),
-filled with SQL (random players, modes, points, dates; 70 % verified; 50 scores per player on
-average), then its boards are built by the real ``leaderboard_rebuild`` service. Latency is
-measured through Django's whole request stack (URL routing, token auth, serializers) with the
-test client, after a warm-up: GET /leaderboards/{mode}/ (top 10, all-time and this week,
-verified=true) and /me/ for the median-ranked player. Both sizes run at once in two server
-processes and are measured in alternating batches of 20 requests, so a busy machine slows both
-alike; the ratio is what to read. Reported: wall-clock p50/p95, the Django process's CPU time
-p50, and the SQL execution time of the request's board queries (EXPLAIN ANALYZE), whose plans
+Each size gets its own database (``$BENCH_DB_PREFIX_<n>``, default ``games_bench_<n>``, dropped
+and re-created unless --reuse), filled with SQL (random players, modes, points, dates; 70 %
+verified; 50 scores per player on average), then its boards are built by the real
+``leaderboard_rebuild`` service. Latency is measured through Django's whole request stack (URL
+routing, token auth, serializers) with the test client, after a warm-up: GET
+/leaderboards/{mode}/ (top 10, all-time and this week, verified=true), /me/ for the
+median-ranked player, and the same two for last calendar month (``period=month&at=<a day of
+it>``, verified by default, for the median of that month's board). Both sizes run at once in two
+server processes and are measured in alternating batches of 20 requests, so a busy machine slows
+both alike; the ratio is what to read. Reported: wall-clock p50/p95, the Django process's CPU
+time p50, and the SQL execution time of the request's board queries (EXPLAIN ANALYZE), whose plans
 are summarised (and printed whole with --plans) so the index scans can be checked.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import subprocess
@@ -27,12 +30,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
+# Each size gets its own database, named with this prefix (one per engineer on a shared machine).
+DB_PREFIX = os.environ.get("BENCH_DB_PREFIX", "games_bench")
 SCORES_PER_PLAYER = 50
 
 
 def run_child(n_scores: int, reuse: bool) -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = f"{PG}/games_bench_{n_scores}"
+    os.environ["DATABASE_URL"] = f"{PG}/{DB_PREFIX}_{n_scores}"
     os.environ["DJANGO_SETTINGS_MODULE"] = "targets_site.settings_test"
     # The benchmark measures the query path, not the rate limiter.
     os.environ["API_THROTTLE_RATES"] = ",".join(
@@ -72,12 +77,12 @@ def run_child(n_scores: int, reuse: bool) -> None:
                 """
                 INSERT INTO games_score (player_id, mode, points, hits, misses, duration_s,
                     client_version, played_at, submission_id, submission_digest, verified,
-                    flagged, created_at)
+                    flagged, created_at, unverified_reason, review_status, review_reason)
                 SELECT %s + floor(random() * %s)::int,
                        CASE WHEN random() < 0.5 THEN 'moving' ELSE 'bullseye' END,
                        h * (50 + floor(random() * 50)::int), h, floor(random() * 20)::int, 60,
                        'bench', now() - random() * interval '365 days', gen_random_uuid(), '',
-                       random() < 0.7, false, now()
+                       random() < 0.7, false, now(), '', 'none', ''
                 FROM (SELECT 5 + floor(random() * 60)::int AS h
                       FROM generate_series(1, %s)) AS g
                 """,
@@ -93,21 +98,38 @@ def run_child(n_scores: int, reuse: bool) -> None:
         load_s = rebuild_s = 0.0
         rows = LeaderboardEntry.objects.count()
 
-    # The median player of the verified all-time bullseye board.
-    board = LeaderboardEntry.objects.filter(board="bullseye:verified:all:1970-01-01").order_by(
-        "neg_points", "played_at", "score_id"
+    def median_client(board_key: str) -> Client:
+        """A client signed in as the median-ranked player of a board."""
+        board = LeaderboardEntry.objects.filter(board=board_key).order_by(
+            "neg_points", "played_at", "score_id"
+        )
+        median = board[board.count() // 2]
+        token, _ = Token.objects.get_or_create(user_id=median.player_id)
+        return Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+
+    # A past month: the calendar month before this one (the data spans the last 365 days).
+    last_month = (dt.datetime.now(dt.UTC).date().replace(day=1) - dt.timedelta(days=1)).replace(
+        day=1
     )
-    median = board[board.count() // 2]
-    token, _ = Token.objects.get_or_create(user_id=median.player_id)
-    client = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
-    urls = {
-        "top10_all": "/api/v1/leaderboards/bullseye/?verified=true&limit=10",
-        "top10_week": "/api/v1/leaderboards/bullseye/?verified=true&limit=10&period=week",
-        "me_median": "/api/v1/leaderboards/bullseye/me/?verified=true",
+    at = (last_month + dt.timedelta(days=14)).isoformat()
+    month_key = f"bullseye:verified:month:{last_month.isoformat()}"
+    clients = {
+        "all": median_client("bullseye:verified:all:1970-01-01"),
+        "month": median_client(month_key),
     }
-    for url in urls.values():  # warm-up: caches, connections, plans
+    urls = {
+        "top10_all": ("all", "/api/v1/leaderboards/bullseye/?verified=true&limit=10"),
+        "top10_week": ("all", "/api/v1/leaderboards/bullseye/?verified=true&limit=10&period=week"),
+        "me_median": ("all", "/api/v1/leaderboards/bullseye/me/?verified=true"),
+        "top10_past_month": (
+            "month",
+            f"/api/v1/leaderboards/bullseye/?period=month&at={at}&limit=10",
+        ),
+        "me_past_month": ("month", f"/api/v1/leaderboards/bullseye/me/?period=month&at={at}"),
+    }
+    for who, url in urls.values():  # warm-up: caches, connections, plans
         for _ in range(20):
-            assert client.get(url).status_code == 200
+            assert clients[who].get(url).status_code == 200
     emit(
         {
             "scores": n_scores,
@@ -122,7 +144,8 @@ def run_child(n_scores: int, reuse: bool) -> None:
     for line in sys.stdin:
         command, *rest = line.split()
         if command == "measure":
-            url, count = urls[rest[0]], int(rest[1])
+            (who, url), count = urls[rest[0]], int(rest[1])
+            client = clients[who]
             wall, cpu = [], []
             for _ in range(count):
                 started, started_cpu = time.perf_counter(), time.process_time()
@@ -133,9 +156,9 @@ def run_child(n_scores: int, reuse: bool) -> None:
             emit({"wall": wall, "cpu": cpu})
         elif command == "plans":
             plans: dict[str, list[str]] = {}
-            for name, url in urls.items():
+            for name, (who, url) in urls.items():
                 with CaptureQueriesContext(connection) as captured:
-                    client.get(url)
+                    clients[who].get(url)
                 plans[name] = []
                 with connection.cursor() as cursor:
                     for query in captured.captured_queries:
@@ -219,9 +242,9 @@ def main() -> None:
 
     children = {}
     for size in (args.small, args.large):
-        ensure_database(f"games_bench_{size}", args.reuse)
+        ensure_database(f"{DB_PREFIX}_{size}", args.reuse)
         children[size] = Child(size, args.reuse)
-    names = ["top10_all", "top10_week", "me_median"]
+    names = ["top10_all", "top10_week", "me_median", "top10_past_month", "me_past_month"]
     samples = {size: {name: {"wall": [], "cpu": []} for name in names} for size in children}
     batch = 20
     for round_number in range(max(args.requests // batch, 1)):

@@ -3,11 +3,14 @@
 
     .venv/bin/python bench/items_bench.py [--items 10000] [--duration 10] [--rounds 3]
     .venv/bin/python bench/items_bench.py --compare metrics   # /metrics instrumentation on vs off
+    .venv/bin/python bench/items_bench.py --compare auth      # API key vs DRF token
 
 ``--compare bare`` (default): the DRF list against a bare Django view on the same server.
 ``--compare metrics``: the DRF list on two servers at once, one with ``METRICS_ENABLED=1`` (the
 default: the latency histogram, multiprocess files) and one with ``METRICS_ENABLED=0``; goal:
 metrics on >= 0.95x of off.
+``--compare auth``: the DRF list on one server, authenticated by an API key (``Bearer``) and by a
+DRF token, alternating; goal: key >= 0.95x of token.
 
 Serves the site with gunicorn (gunicorn.conf.py, 2 workers, debug off, plain HTTP, throttle rates
 raised out of the way) on the PostgreSQL database ``bench_items`` holding exactly ``--items``
@@ -85,7 +88,7 @@ def site_env(port: int, *, metrics: bool = True) -> dict[str, str]:
         DJANGO_SECURE_COOKIES="0",
         DJANGO_LOG_LEVEL="warning",
         DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{DATABASE}",
-        API_THROTTLE_RATES="anon=100000/s,user=100000/s",
+        API_THROTTLE_RATES="anon=100000/s,user=100000/s,key=100000/s",
         GUNICORN_WORKERS="2",
         GUNICORN_BIND=f"127.0.0.1:{port}",
         METRICS_ENABLED="1" if metrics else "0",
@@ -167,7 +170,35 @@ def workers_cpu_seconds(server: subprocess.Popen) -> float:
     return total
 
 
-def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[str, float]:
+CREDENTIALS = """
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+from accounts.models import ApiKey
+from accounts.services import apikey_create
+user, _ = get_user_model().objects.get_or_create(username="bench-auth")
+ApiKey.objects.filter(owner=user).delete()
+print(Token.objects.get_or_create(user=user)[0].key)
+print(apikey_create(owner=user, name="bench", scopes=["items:write"]).key)
+"""
+
+
+def credentials(env: dict[str, str]) -> tuple[str, str]:
+    """A DRF token and an API key of the same user, made in the bench database."""
+    made = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", CREDENTIALS],
+        cwd=BASE_DIR,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    token, key = made.stdout.strip().splitlines()[-2:]
+    return token, key
+
+
+def run_wrk(
+    url: str, *, duration: int, connections: int, threads: int, header: str | None = None
+) -> dict[str, float]:
     result = subprocess.run(
         [
             "wrk",
@@ -175,6 +206,7 @@ def run_wrk(url: str, *, duration: int, connections: int, threads: int) -> dict[
             f"-c{connections}",
             f"-d{duration}s",
             "--latency",
+            *(["-H", header] if header else []),
             url,
         ],
         capture_output=True,
@@ -210,14 +242,18 @@ def _ms(value: str) -> float:
 def measure(targets, *, duration: int, rounds: int, connections: int, threads: int):
     """Run every target once per round, alternating the order; return per-target figures."""
     for target in targets:  # warm every path in every worker
-        run_wrk(target["url"], duration=2, connections=4, threads=1)
+        run_wrk(target["url"], duration=2, connections=4, threads=1, header=target.get("header"))
     runs: dict[str, list[dict[str, float]]] = {target["name"]: [] for target in targets}
     for round_number in range(rounds):
         order = targets if round_number % 2 == 0 else list(reversed(targets))
         for target in order:
             cpu_before = workers_cpu_seconds(target["server"])
             figures = run_wrk(
-                target["url"], duration=duration, connections=connections, threads=threads
+                target["url"],
+                duration=duration,
+                connections=connections,
+                threads=threads,
+                header=target.get("header"),
             )
             cpu = workers_cpu_seconds(target["server"]) - cpu_before
             figures["cpu_ms"] = cpu * 1000 / figures["requests"]
@@ -270,7 +306,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--compare", choices=["bare", "metrics"], default="bare")
+    parser.add_argument("--compare", choices=["bare", "metrics", "auth"], default="bare")
     parser.add_argument(
         "--database", default=DATABASE, help="PostgreSQL database to (re)fill with the items"
     )
@@ -299,6 +335,30 @@ def main() -> None:
                 },
             ]
             goal = 0.70
+        elif args.compare == "auth":
+            token, key = credentials(env)
+            url = base + PATHS["drf"]
+            for header in (f"Authorization: Token {token}", f"Authorization: Bearer {key}"):
+                name, value = header.split(": ", 1)
+                answer = requests.get(url, headers={name: value}, timeout=10)
+                assert answer.status_code == 200, (header.split()[1], answer.status_code)
+            targets = [
+                {
+                    "name": "api-key",
+                    "path": PATHS["drf"],
+                    "url": url,
+                    "server": server,
+                    "header": f"Authorization: Bearer {key}",
+                },
+                {
+                    "name": "drf-token",
+                    "path": PATHS["drf"],
+                    "url": url,
+                    "server": server,
+                    "header": f"Authorization: Token {token}",
+                },
+            ]
+            goal = 0.95
         else:
             off_port = free_port()
             off = start_gunicorn(

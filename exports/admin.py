@@ -143,7 +143,8 @@ class ExportScheduleForm(forms.ModelForm):
         ]
 
     def clean(self):
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data  # what ModelForm.clean() returns
         try:
             cleaned["filters"] = services.schedule_validate(
                 dataset=cleaned.get("dataset", ""),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
@@ -27,7 +28,7 @@ class ExportRequestSerializer(StrictFieldsMixin, serializers.Serializer):
 
 
 class ExportSerializer(serializers.ModelSerializer):
-    requested_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
     duration_ms = serializers.IntegerField(read_only=True, allow_null=True)
     download_url = serializers.SerializerMethodField()
 
@@ -86,7 +87,7 @@ class ExportScheduleSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         allow_null=True,
         help_text="Where the first run's window starts (default: the beginning of the data).",
     )
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
 
     class Meta:
         model = ExportSchedule

@@ -66,7 +66,8 @@ def s3_check_configured() -> None:
 def _s3_storage(options: tuple[tuple[str, object], ...]) -> Storage:
     from storages.backends.s3 import S3Storage
 
-    return S3Storage(**dict(options))
+    storage: Storage = S3Storage(**dict(options))
+    return storage
 
 
 def export_storage(kind: str) -> Storage:

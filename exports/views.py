@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import FileResponse, HttpResponseRedirect
@@ -24,6 +25,11 @@ from exports.serializers import (
 from exports.storage import DOWNLOAD_URL_EXPIRE_S, export_storage
 from targets_site.errors import Conflict, Gone, Unavailable
 from targets_site.permissions import IsStaff
+from targets_site.responses import BinaryOrJsonErrors
+from targets_site.users import signed_in_user
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 
 class ExportFilter(filters.FilterSet):
@@ -37,18 +43,12 @@ class ExportFilter(filters.FilterSet):
         fields = ["status", "dataset", "format", "storage"]
 
 
-class JsonErrorsAnyAccept(DefaultContentNegotiation):
-    """The download answers a file whatever the client accepts; its errors are still JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class FormatIsAFilter(DefaultContentNegotiation):
     """``?format=csv`` filters the list by export format; DRF must not read it as a renderer
     switch (which answered every such request with a 404)."""
 
-    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)
+    # DRF reads only URL_FORMAT_OVERRIDE from here; the stubs type this as DRF's whole settings.
+    settings = SimpleNamespace(URL_FORMAT_OVERRIDE=None)  # type: ignore[assignment]
 
 
 class ExportViewSet(
@@ -60,6 +60,7 @@ class ExportViewSet(
     """Data exports (staff only). POST records a pending export that ``run_exports`` runs."""
 
     permission_classes = [IsStaff]
+    key_scopes = {"read": "exports:read", "write": "exports:write"}
     content_negotiation_class = FormatIsAFilter
     queryset = Export.objects.select_related("requested_by").order_by("-id")
     serializer_class = ExportSerializer
@@ -78,7 +79,7 @@ class ExportViewSet(
             compress=data["gzip"],
             filters=dict(data.get("filters") or {}),
             storage=data.get("storage"),
-            requested_by=request.user,
+            requested_by=signed_in_user(request),
         )
         body = ExportSerializer(export, context=self.get_serializer_context()).data
         location = self.reverse_action("detail", kwargs={"pk": export.pk})
@@ -98,7 +99,7 @@ class ExportViewSet(
             409: OpenApiResponse(description="The export has not succeeded."),
         }
     )
-    @action(detail=True, methods=["get"], content_negotiation_class=JsonErrorsAnyAccept)
+    @action(detail=True, methods=["get"], content_negotiation_class=BinaryOrJsonErrors)
     def download(self, request: Request, pk: str | None = None):
         export = self.get_object()
         if export.status != Status.SUCCEEDED:
@@ -110,7 +111,8 @@ class ExportViewSet(
         except ImproperlyConfigured as exc:
             raise Unavailable(str(exc)) from None
         if export.storage == StorageKind.S3:
-            url = storage.url(
+            # export_storage gives an S3Storage for S3, whose url() signs with these options.
+            url = cast("S3Storage", storage).url(
                 export.key,
                 parameters={
                     "ResponseContentDisposition": f'attachment; filename="{export.filename}"'
@@ -144,6 +146,7 @@ class ExportScheduleViewSet(viewsets.ModelViewSet):
     ``[previous until, now)``."""
 
     permission_classes = [IsStaff]
+    key_scopes = {"read": "exports:read", "write": "exports:write"}
     content_negotiation_class = FormatIsAFilter
     queryset = ExportSchedule.objects.select_related("created_by").order_by("name")
     serializer_class = ExportScheduleSerializer

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -7,7 +9,8 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from games import services
-from games.models import Score
+from games.models import ReviewStatus, Round, Score, ScoreInReview
+from targets_site.users import signed_in_user
 
 
 @admin.register(Score)
@@ -20,6 +23,8 @@ class ScoreAdmin(admin.ModelAdmin):
         "hits",
         "misses",
         "verified",
+        "unverified_reason",
+        "review_status",
         "replay_difference_display",
         "flagged",
         "played_at",
@@ -27,18 +32,20 @@ class ScoreAdmin(admin.ModelAdmin):
     list_filter = [
         "mode",
         "verified",
+        "unverified_reason",
+        "review_status",
         "flagged",
         "played_at",
         ("player", admin.RelatedOnlyFieldListFilter),
     ]
     search_fields = ["player__username", "submission_id"]
-    date_hierarchy = "played_at"
+    date_hierarchy: ClassVar[str | None] = "played_at"
     list_select_related = ["player"]
     ordering = ["-created_at", "-id"]
     list_per_page = 50
     # At a million scores an unfiltered COUNT(*) per page view buys nothing.
     show_full_result_count = False
-    actions = ["flag_scores", "unflag_scores"]
+    actions = ["approve_scores", "reject_scores", "flag_scores", "unflag_scores"]
     readonly_fields = [
         "player",
         "mode",
@@ -52,7 +59,13 @@ class ScoreAdmin(admin.ModelAdmin):
         "played_at",
         "submission_id",
         "submission_digest",
+        "game_round",
         "verified",
+        "unverified_reason",
+        "review_status",
+        "review_reason",
+        "reviewed_by",
+        "reviewed_at",
         "replay_points",
         "replay_hits",
         "replay_misses",
@@ -69,6 +82,12 @@ class ScoreAdmin(admin.ModelAdmin):
             {
                 "fields": [
                     "verified",
+                    "unverified_reason",
+                    "game_round",
+                    "review_status",
+                    "review_reason",
+                    "reviewed_by",
+                    "reviewed_at",
                     "replay_difference_display",
                     "replay_points",
                     "replay_hits",
@@ -117,6 +136,24 @@ class ScoreAdmin(admin.ModelAdmin):
         url = reverse("score-target-png", kwargs={"pk": score.pk})
         return format_html('<img src="{}" width="360" alt="shots on the target">', url)
 
+    @admin.action(description="Approve selected scores in review (they rank)")
+    def approve_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
+        count = services.score_review(
+            score_ids=queryset.values_list("pk", flat=True),
+            approve=True,
+            reviewer=signed_in_user(request),
+        )
+        self.message_user(request, f"Approved {count} score(s).", messages.SUCCESS)
+
+    @admin.action(description="Reject selected scores in review (on no leaderboard)")
+    def reject_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
+        count = services.score_review(
+            score_ids=queryset.values_list("pk", flat=True),
+            approve=False,
+            reviewer=signed_in_user(request),
+        )
+        self.message_user(request, f"Rejected {count} score(s).", messages.SUCCESS)
+
     @admin.action(description="Flag selected scores (remove from leaderboards)")
     def flag_scores(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
         count = services.score_flag(score_ids=queryset.values_list("pk", flat=True))
@@ -132,3 +169,42 @@ class ScoreAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Score]) -> None:
         services.score_delete(score_ids=list(queryset.values_list("pk", flat=True)))
+
+
+@admin.register(ScoreInReview)
+class ScoreInReviewAdmin(ScoreAdmin):
+    """The review list: consistent replays beyond the human limits, oldest first."""
+
+    list_display = [
+        "id",
+        "player",
+        "mode",
+        "points",
+        "hits",
+        "misses",
+        "review_reason",
+        "played_at",
+    ]
+    list_filter = ["mode", ("player", admin.RelatedOnlyFieldListFilter)]
+    date_hierarchy = None
+    ordering = ["created_at", "id"]
+    actions = ["approve_scores", "reject_scores"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Score]:
+        return super().get_queryset(request).filter(review_status=ReviewStatus.REVIEW)
+
+
+@admin.register(Round)
+class RoundAdmin(admin.ModelAdmin):
+    list_display = ["id", "player", "mode", "duration_s", "seed", "issued_at"]
+    list_filter = ["mode", "issued_at"]
+    search_fields = ["player__username", "id"]
+    list_select_related = ["player"]
+    show_full_result_count = False
+    readonly_fields = ["id", "player", "mode", "duration_s", "seed", "tick_rate", "issued_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Round | None = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)

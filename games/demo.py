@@ -13,20 +13,24 @@ from games.models import Score
 DEMO_USERNAME = "demo-player"
 DEMO_PASSWORD = "targets-demo-2024"  # demo data only; printed so people can log in
 DEMO_ROUNDS = 4  # per mode
+DEMO_DURATION_S = 30
 # Rival bot players, so the demo boards have a ranking; they cannot log in.
 RIVALS = ("ace", "deadeye", "rookie")
 RIVAL_ROUNDS = 2
 DEMO_NAMESPACE = uuid.UUID("6f1c1f52-3a57-4a8e-9d59-5c3b7d0e2a11")
 
 
-def _payload(game: rules.Round, *, mode: str, played_at: dt.datetime, key: str) -> dict[str, Any]:
+def _payload(
+    game: rules.Round, *, mode: str, played_at: dt.datetime, key: str, round_id: uuid.UUID
+) -> dict[str, Any]:
     result = game.result
     return {
+        "round_id": round_id,
         "mode": mode,
         "points": result.points,
         "hits": result.hits,
         "misses": result.misses,
-        "duration_s": game.ticks // game.tick_rate,
+        "duration_s": DEMO_DURATION_S,
         "shots": [shot.as_detail() for shot in result.shots],
         "replay": game.replay(),
         "client_version": "demo-bot",
@@ -38,8 +42,13 @@ def _payload(game: rules.Round, *, mode: str, played_at: dt.datetime, key: str) 
 def _play(player, *, mode: str, seed: int, key: str, played_at: dt.datetime) -> bool:
     if Score.objects.filter(submission_id=uuid.uuid5(DEMO_NAMESPACE, key)).exists():
         return False
-    game = rules.bot_round(mode, seed, 30)
-    data = _payload(game, mode=mode, played_at=played_at, key=key)
+    # Issued when the round started, like the client's: the score arrives after it ended.
+    issued_at = played_at - dt.timedelta(seconds=DEMO_DURATION_S)
+    game_round = services.round_issue(
+        player=player, mode=mode, duration_s=DEMO_DURATION_S, now=issued_at, seed=seed
+    )
+    game = rules.bot_round(mode, seed, DEMO_DURATION_S)
+    data = _payload(game, mode=mode, played_at=played_at, key=key, round_id=game_round.id)
     _, created = services.score_submit(
         player=player, data=data, digest=services.submission_digest(key)
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -18,11 +19,64 @@ class Period(models.TextChoices):
     ALL = "all", "All time"
     DAY = "day", "Today (UTC)"
     WEEK = "week", "This week (UTC, from Monday)"
+    MONTH = "month", "This month (UTC)"
 
 
 class Scope(models.TextChoices):
     ANY = "any", "All scores"
     VERIFIED = "verified", "Verified scores only"
+
+
+class ReviewStatus(models.TextChoices):
+    NONE = "none", "No review needed"
+    REVIEW = "review", "Waiting for review"
+    APPROVED = "approved", "Approved by staff"
+    REJECTED = "rejected", "Rejected by staff"
+
+
+# A score in review or rejected ranks on no board.
+RANKED_REVIEW_STATUSES = (ReviewStatus.NONE, ReviewStatus.APPROVED)
+
+
+class UnverifiedReason(models.TextChoices):
+    """Why a stored score is not verified (empty when it is)."""
+
+    NO_REPLAY = "no_replay", "No replay was sent"
+    NO_ROUND = "no_round", "Not played under a server-issued round (offline)"
+    ROUND_UNKNOWN = "round_unknown", "No such round"
+    ROUND_NOT_YOURS = "round_not_yours", "The round was issued to another player"
+    ROUND_USED = "round_used", "The round already has a score"
+    ROUND_MISMATCH = "round_mismatch", "The round was issued for another mode or duration"
+    SEED_MISMATCH = "seed_mismatch", "The replay's seed is not the round's"
+    TOO_EARLY = "too_early", "Sent sooner than the round could have ended"
+    REPLAY_MISMATCH = "replay_mismatch", "The replay does not give the claimed result"
+    HUMAN_LIMITS = "human_limits", "Beyond the model of human limits (see review)"
+
+
+class Round(models.Model):
+    """A round the server issued: its seed, for one player, mode and duration, used at most once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    player = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="rounds"
+    )
+    mode = models.CharField(max_length=16, choices=Mode.choices)
+    duration_s = models.FloatField()
+    seed = models.BigIntegerField()
+    tick_rate = models.PositiveSmallIntegerField(default=rules.TICK_RATE)
+    issued_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-issued_at"]
+        indexes = [models.Index(fields=["player", "-issued_at"], name="round_player_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.mode} {self.duration_s:g} s"
+
+    @property
+    def ends_at(self) -> dt.datetime:
+        """The soonest moment a score played under this round can arrive."""
+        return self.issued_at + dt.timedelta(seconds=self.duration_s)
 
 
 class Score(models.Model):
@@ -35,7 +89,8 @@ class Score(models.Model):
     points = models.IntegerField()
     hits = models.IntegerField()
     misses = models.IntegerField()
-    duration_s = models.IntegerField()
+    duration_s = models.FloatField()
+    # With a replay: the server's re-run of it (the first 1,000 shots), never the client's claim.
     shots = models.JSONField(null=True, blank=True)
     replay = models.JSONField(null=True, blank=True)
     client_version = models.CharField(max_length=40, blank=True, default="")
@@ -48,6 +103,25 @@ class Score(models.Model):
     replay_points = models.IntegerField(null=True, blank=True)
     replay_hits = models.IntegerField(null=True, blank=True)
     replay_misses = models.IntegerField(null=True, blank=True)
+    # The server-issued round it was played under (one score per round).
+    game_round = models.OneToOneField(
+        Round, on_delete=models.SET_NULL, null=True, blank=True, related_name="score"
+    )
+    unverified_reason = models.CharField(
+        max_length=24, choices=UnverifiedReason.choices, blank=True, default=""
+    )
+    review_status = models.CharField(
+        max_length=12, choices=ReviewStatus.choices, default=ReviewStatus.NONE
+    )
+    review_reason = models.TextField(blank=True, default="")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     flagged = models.BooleanField(default=False)
     flagged_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -79,6 +153,12 @@ class Score(models.Model):
                 fields=["player", "mode", "-points", "played_at", "id"],
                 name="score_player_best_idx",
             ),
+            # The admin's review list: small, so a partial index.
+            models.Index(
+                fields=["created_at"],
+                name="score_in_review_idx",
+                condition=Q(review_status="review"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -90,7 +170,12 @@ class Score(models.Model):
         return round(self.hits / total, 4) if total else 0.0
 
     @property
-    def replay_difference(self) -> dict[str, tuple[int, int]]:
+    def ranked(self) -> bool:
+        """True when the score may stand on a leaderboard."""
+        return not self.flagged and self.review_status in RANKED_REVIEW_STATUSES
+
+    @property
+    def replay_difference(self) -> dict[str, tuple[int, int | None]]:
         """Claimed vs replayed value for each field that differs (empty when they agree)."""
         if self.replay_points is None:
             return {}
@@ -105,6 +190,15 @@ class Score(models.Model):
 def board_key(mode: str, scope: str, period: str, start: dt.date) -> str:
     """One board's key, e.g. ``bullseye:verified:week:2026-11-23``."""
     return f"{mode}:{scope}:{period}:{start.isoformat()}"
+
+
+class ScoreInReview(Score):
+    """The admin's review list: replays that match their claim but beat the human-limits model."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "score to review"
+        verbose_name_plural = "scores to review"
 
 
 class LeaderboardEntry(models.Model):

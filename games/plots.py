@@ -16,7 +16,8 @@ MAX_VIEW = 400  # pixels from the centre; shots further out are drawn at the edg
 
 
 def _rgb(colour: tuple[int, int, int]) -> tuple[float, float, float]:
-    return tuple(channel / 255 for channel in colour)
+    red, green, blue = colour
+    return (red / 255, green / 255, blue / 255)
 
 
 def target_png(
@@ -46,7 +47,7 @@ def target_png(
             Rectangle((-half, -half), 2 * half, 2 * half, fill=False, edgecolor="crimson", lw=2)
         )
     far = max([radius * 1.3, *(max(abs(s["x"]), abs(s["y"])) + 10 for s in shots)])
-    view = min(far, MAX_VIEW)
+    view: float = min(far, MAX_VIEW)
 
     def clip(value: float) -> float:
         return max(-view, min(view, value))
@@ -54,8 +55,10 @@ def target_png(
     hits = [(clip(s["x"]), -clip(s["y"])) for s in shots if s["hit"]]
     misses = [(clip(s["x"]), -clip(s["y"])) for s in shots if not s["hit"]]
     if hits:
+        xs, ys = zip(*hits, strict=True)
         axes.scatter(
-            *zip(*hits, strict=True),
+            xs,
+            ys,
             s=28,
             c="lime",
             edgecolors="black",
@@ -63,8 +66,10 @@ def target_png(
             label=f"hits ({len(hits)})",
         )
     if misses:
+        xs, ys = zip(*misses, strict=True)
         axes.scatter(
-            *zip(*misses, strict=True),
+            xs,
+            ys,
             s=40,
             c="magenta",
             marker="x",

@@ -20,6 +20,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeGuard
 
 MODES = ("moving", "bullseye")
 TICK_RATE = 120
@@ -59,6 +60,10 @@ MAX_SEED = 2**53 - 1  # JSON-safe integer
 # The bot's aiming error, pixels either way on each axis.
 BOT_SPREAD = {"moving": 48, "bullseye": 60}
 
+# The bot's reaction time, seconds: it aims at what it saw this long ago (simple visual
+# reaction is about 0.2-0.25 s).
+BOT_REACTION_S = (0.2, 0.3)
+
 # Per-axis speeds in pixels per second: (minimum, maximum).
 SPEEDS = {"moving": (170, 290), "bullseye": (70, 140)}
 
@@ -97,6 +102,23 @@ class Motion:
         x2, y2 = self.at(whole + 1)
         return (x1 + (x2 - x1) * alpha) / SCALE, (y1 + (y2 - y1) * alpha) / SCALE
 
+    def directions(self, tick: int) -> tuple[int, int]:
+        """(+1 or -1, +1 or -1): whether each axis moves as its straight line does at ``tick``."""
+        return (
+            _direction(self.x0 + self.vx * tick, self.lo_x, self.hi_x),
+            _direction(self.y0 + self.vy * tick, self.lo_y, self.hi_y),
+        )
+
+    def straight_line(self, tick: int, lag: int) -> tuple[int, int]:
+        """Where the target seen ``lag`` ticks before ``tick`` would be at ``tick`` had it not
+        turned at a wall since: what a person who reacts ``lag`` ticks late aims at (units)."""
+        seen = max(tick - lag, 0)
+        ahead = tick - seen
+        x, y = self.at(seen)
+        dir_x = _direction(self.x0 + self.vx * seen, self.lo_x, self.hi_x)
+        dir_y = _direction(self.y0 + self.vy * seen, self.lo_y, self.hi_y)
+        return x + dir_x * self.vx * ahead, y + dir_y * self.vy * ahead
+
 
 def _reflect(unfolded: int, lo: int, hi: int) -> int:
     """Fold a straight-line coordinate into ``[lo, hi]`` as a ball bouncing off both walls."""
@@ -105,6 +127,14 @@ def _reflect(unfolded: int, lo: int, hi: int) -> int:
         return lo
     offset = (unfolded - lo) % (2 * span)
     return lo + (offset if offset <= span else 2 * span - offset)
+
+
+def _direction(unfolded: int, lo: int, hi: int) -> int:
+    """+1 while a folded coordinate moves as its straight line does, -1 after an odd bounce."""
+    span = hi - lo
+    if span <= 0:
+        return 1
+    return 1 if (unfolded - lo) % (2 * span) < span else -1
 
 
 def target_motion(mode: str, seed: int, tick_rate: int = TICK_RATE) -> Motion:
@@ -178,7 +208,7 @@ class ShotResult:
     ring: int | None  # bullseye ring 1..7; 1 for a hit on the square; None for a miss
     points: int
 
-    def as_detail(self) -> dict:
+    def as_detail(self) -> dict[str, Any]:
         """The score API's ``shots`` entry: ``{x, y, hit, ring}`` relative to the target centre."""
         return {"x": self.dx, "y": self.dy, "hit": self.hit, "ring": self.ring}
 
@@ -259,7 +289,7 @@ class Round:
         if self.mode == "bullseye":
             ring = ring_for(dx, dy)
             hit = ring is not None
-            points = RING_POINTS[ring - 1] if hit else 0
+            points = RING_POINTS[ring - 1] if ring is not None else 0
         else:
             hit = square_hit(dx, dy)
             ring = 1 if hit else None
@@ -277,7 +307,7 @@ class Round:
         self.replay_shots.append(Shot(tick, x, y))
         return shot
 
-    def replay(self) -> dict:
+    def replay(self) -> dict[str, Any]:
         """The ``replay`` object the client sends with its score."""
         return {
             "seed": self.seed,
@@ -296,15 +326,16 @@ class ReplayError(ValueError):
         self.message = message
 
 
-def ticks_for(duration_s: int, tick_rate: int = TICK_RATE) -> int:
-    return duration_s * tick_rate
+def ticks_for(duration_s: float, tick_rate: int = TICK_RATE) -> int:
+    """A round's length in ticks; ``duration_s`` may be any number of seconds (29.5)."""
+    return round(duration_s * tick_rate)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def replay_validate(replay: object, *, duration_s: int) -> list[Shot]:
+def replay_validate(replay: object, *, duration_s: float) -> list[Shot]:
     """Check a replay's shape and bounds; return its shots or raise ``ReplayError``.
 
     Every rule has its own code so a client can tell what it got wrong.
@@ -378,7 +409,12 @@ def simulate(
 
 
 class Bot:
-    """A seeded player: aims at where the target is, with a human-like error and reaction time."""
+    """A seeded player with a human-like error and reaction time.
+
+    It aims where the target it saw ``BOT_REACTION_S`` ago would be now had it gone straight on
+    (so, like a person, it misses the turn at a wall for a moment), plus a uniform aim error of
+    ``BOT_SPREAD`` pixels either way on each axis, and fires every 0.35-0.9 s.
+    """
 
     def __init__(self, seed: int, *, spread: int | None = None) -> None:
         self.seed = seed
@@ -392,8 +428,9 @@ class Bot:
         spread = self.spread if self.spread is not None else BOT_SPREAD[mode]
         shots: list[Shot] = []
         tick = rng.randint(tick_rate // 3, tick_rate * 2 // 3)
+        lo, hi = (round(s * tick_rate) for s in BOT_REACTION_S)
         while tick < ticks:
-            cx, cy = motion.at(tick)
+            cx, cy = motion.straight_line(tick, rng.randint(lo, hi))
             x = cx // SCALE + rng.randint(-spread, spread)
             y = cy // SCALE + rng.randint(-spread, spread)
             shots.append(Shot(tick, min(max(x, 0), WIDTH - 1), min(max(y, 0), HEIGHT - 1)))
@@ -401,7 +438,7 @@ class Bot:
         return shots
 
 
-def bot_round(mode: str, seed: int, duration_s: int, *, bot_seed: int | None = None) -> Round:
+def bot_round(mode: str, seed: int, duration_s: float, *, bot_seed: int | None = None) -> Round:
     """A whole round played by the bot (demo data, tests, benchmarks)."""
     ticks = ticks_for(duration_s)
     game = Round(mode, seed, TICK_RATE, ticks)

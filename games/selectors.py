@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -37,9 +37,19 @@ class Board:
 
 
 def board_for(
-    *, mode: str, period: str, verified_only: bool, now: dt.datetime | None = None
+    *,
+    mode: str,
+    period: str,
+    verified_only: bool,
+    at: dt.date | None = None,
+    now: dt.datetime | None = None,
 ) -> Board:
-    return Board(mode, period, verified_only, period_start(period, now or timezone.now()))
+    """The board of the period containing ``at`` (a past day, week or month), else ``now``."""
+    if at is not None:
+        moment = dt.datetime.combine(at, dt.time(12), tzinfo=dt.UTC)
+    else:
+        moment = now or timezone.now()
+    return Board(mode, period, verified_only, period_start(period, moment))
 
 
 # Board order: points down, then the earlier score, then the lower id (a total order).
@@ -72,7 +82,9 @@ def _key(entry: LeaderboardEntry) -> list[Any]:
     return [entry.neg_points, played_at, entry.score_id]
 
 
-def _ranked(entries: list[LeaderboardEntry], first_position: int, first_rank: int) -> list[dict]:
+def _ranked(
+    entries: list[LeaderboardEntry], first_position: int, first_rank: int
+) -> list[dict[str, Any]]:
     """Rows for a contiguous run of the board starting at ``first_position`` (1-based).
 
     Competition ranking: equal points share a rank, and the next distinct points value ranks
@@ -92,7 +104,7 @@ def leaderboard_top(*, board: Board, limit: int) -> list[dict[str, Any]]:
     return _ranked(entries, 1, 1)
 
 
-def leaderboard_me(*, board: Board, player: AbstractBaseUser) -> dict[str, Any] | None:
+def leaderboard_me(*, board: Board, player: User) -> dict[str, Any] | None:
     """The player's rank and the rows around it (``NEIGHBOURS`` either side), or None."""
     related = board.entries().select_related("player", "score")
     mine = related.filter(player=player).first()
@@ -100,10 +112,10 @@ def leaderboard_me(*, board: Board, player: AbstractBaseUser) -> dict[str, Any] 
         return None
     # extra() for the row-value comparison the ORM cannot spell; the SQL is a constant and
     # every value is a bound parameter.
-    above = related.extra(where=[_BEFORE], params=_key(mine))  # noqa: S610
-    below = related.extra(where=[_AFTER], params=_key(mine))  # noqa: S610
-    above = list(above.order_by(*_REVERSED)[:NEIGHBOURS])
-    below = list(below.order_by(*_ORDER)[:NEIGHBOURS])
+    above_rows = related.extra(where=[_BEFORE], params=_key(mine))  # noqa: S610
+    below_rows = related.extra(where=[_AFTER], params=_key(mine))  # noqa: S610
+    above = list(above_rows.order_by(*_REVERSED)[:NEIGHBOURS])
+    below = list(below_rows.order_by(*_ORDER)[:NEIGHBOURS])
     window = [*reversed(above), mine, *below]
     # The window's first row: its position is 1 + the rows before it; its rank discounts the
     # rows before it with the same points. One index-only range count.

@@ -5,8 +5,6 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -20,10 +18,16 @@ from games.serializers import (
     LeaderboardSerializer,
     PlayerRegisteredSerializer,
     PlayerRegisterSerializer,
+    RoundRequestSerializer,
+    RoundSerializer,
     ScoreSerializer,
     ScoreSubmitSerializer,
 )
 from targets_site.errors import NotFound
+from targets_site.permissions import AllowAny, IsAuthenticated
+from targets_site.query import query_bool, query_int
+from targets_site.responses import BinaryOrJsonErrors, binary_response
+from targets_site.users import signed_in_user
 
 
 class PlayerRegisterView(APIView):
@@ -51,6 +55,7 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     queryset = Score.objects.none()
     serializer_class = ScoreSerializer
     permission_classes = [IsAuthenticated]
+    key_scopes = {"write": "scores:write"}
     filter_backends: list = []
     lookup_value_regex = r"\d+"
 
@@ -62,7 +67,8 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Score.objects.none()
-        return Score.objects.filter(player=self.request.user).order_by("-created_at", "-id")
+        player = signed_in_user(self.request)
+        return Score.objects.filter(player=player).order_by("-created_at", "-id")
 
     @extend_schema(
         request=ScoreSubmitSerializer,
@@ -75,7 +81,7 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         serializer = ScoreSubmitSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         score, created = services.score_submit(
-            player=request.user,
+            player=signed_in_user(request),
             data=serializer.validated_data,
             digest=services.submission_digest(request.data),
         )
@@ -83,14 +89,28 @@ class ScoreViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
+class RoundIssueView(APIView):
+    """Issue a round (its seed) for the caller; a score played under it can be verified."""
+
+    permission_classes = [IsAuthenticated]
+    key_scopes = {"write": "scores:write"}
+    throttle_scope = "scores"
+
+    @extend_schema(request=RoundRequestSerializer, responses={201: RoundSerializer})
+    def post(self, request: Request) -> Response:
+        serializer = RoundRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        game_round = services.round_issue(
+            player=signed_in_user(request), **serializer.validated_data
+        )
+        return Response(RoundSerializer(game_round).data, status=status.HTTP_201_CREATED)
+
+
 class ScoreTargetView(APIView):
     """The score's shots drawn on the bullseye; only its player and staff may see it."""
 
     permission_classes = [IsAuthenticated]
-
-    def perform_content_negotiation(self, request, force=False):
-        # Success is a PNG built here; every error stays the API's JSON shape.
-        return JSONRenderer(), JSONRenderer.media_type
+    content_negotiation_class = BinaryOrJsonErrors
 
     @extend_schema(
         operation_id="v1_scores_target_png", responses={(200, "image/png"): OpenApiTypes.BINARY}
@@ -98,13 +118,15 @@ class ScoreTargetView(APIView):
     def get(self, request: Request, pk: int) -> HttpResponse:
         scores = Score.objects.all()
         if not request.user.is_staff:
-            scores = scores.filter(player=request.user)
+            scores = scores.filter(player=signed_in_user(request))
         score = scores.select_related("player").get(pk=pk)
         title = f"{score.player.get_username()} - {score.mode} - {score.points} pts"
         png = plots.target_png(mode=score.mode, shots=score.shots, title=title)
-        response = HttpResponse(png, content_type="image/png")
-        response["Cache-Control"] = "private, max-age=60"
-        return response
+        return binary_response(png, content_type="image/png", cache_control="private, max-age=60")
+
+
+# Above the cap, ``limit`` is the cap (like ``page_size``), not an error.
+LEADERBOARD_LIMIT_CAP = 100
 
 
 def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
@@ -112,19 +134,39 @@ def _board(request: Request, mode: str) -> tuple[selectors.Board, int]:
         raise NotFound(f"No leaderboard for mode {mode!r}.", code="unknown_mode")
     query = LeaderboardQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
-    verified = query.validated_data["verified"]
+    limit = query_int(
+        request.query_params,
+        "limit",
+        default=10,
+        minimum=1,
+        maximum=LEADERBOARD_LIMIT_CAP,
+        clamp=True,
+    )
+    verified = query_bool(request.query_params, "verified")
     if verified is None:
         verified = settings.LEADERBOARD_VERIFIED_ONLY_DEFAULT
     board = selectors.board_for(
-        mode=mode, period=query.validated_data["period"], verified_only=verified
+        mode=mode,
+        period=query.validated_data["period"],
+        verified_only=verified,
+        at=query.validated_data["at"],
     )
-    return board, query.validated_data["limit"]
+    return board, limit
 
 
 BOARD_PARAMETERS = [
-    OpenApiParameter("period", str, enum=["all", "day", "week"], description="UTC day / week"),
-    OpenApiParameter("limit", int, description="1..100, default 10"),
-    OpenApiParameter("verified", bool, description="Only replay-verified scores"),
+    OpenApiParameter(
+        "period", str, enum=["all", "day", "week", "month"], description="UTC day / week / month"
+    ),
+    OpenApiParameter(
+        "at", OpenApiTypes.DATE, description="a past period: the one containing this date"
+    ),
+    OpenApiParameter(
+        "limit",
+        int,
+        description=f"1..{LEADERBOARD_LIMIT_CAP} (larger is clamped to it), default 10",
+    ),
+    OpenApiParameter("verified", bool, description="Only replay-verified scores (true/false)"),
 ]
 
 
@@ -169,10 +211,13 @@ class LeaderboardMeView(APIView):
 
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=BOARD_PARAMETERS[::2], responses=LeaderboardMeSerializer)
+    @extend_schema(
+        parameters=[BOARD_PARAMETERS[0], BOARD_PARAMETERS[1], BOARD_PARAMETERS[3]],
+        responses=LeaderboardMeSerializer,
+    )
     def get(self, request: Request, mode: str) -> Response:
         board, _ = _board(request, mode)
-        standing = selectors.leaderboard_me(board=board, player=request.user)
+        standing = selectors.leaderboard_me(board=board, player=signed_in_user(request))
         if standing is None:
             raise NotFound("You have no score on this leaderboard yet.", code="not_ranked")
         return Response(

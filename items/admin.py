@@ -11,8 +11,15 @@ class StockMovementInline(admin.TabularInline):
     model = StockMovement
     extra = 0
     can_delete = False
-    fields = ["created_at", "delta", "resulting_quantity", "source", "reason", "created_by"]
-    readonly_fields = fields
+    readonly_fields = (
+        "created_at",
+        "delta",
+        "resulting_quantity",
+        "source",
+        "reason",
+        "created_by",
+    )
+    fields = readonly_fields
     ordering = ["-created_at", "-id"]
     show_change_link = False
 

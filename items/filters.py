@@ -2,20 +2,9 @@ from __future__ import annotations
 
 import django_filters
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 
 from items.models import Item
-
-
-@extend_schema_field(OpenApiTypes.BOOL)
-class StrictBooleanFilter(django_filters.TypedChoiceFilter):
-    """``true``/``false`` (or ``1``/``0``); a typo such as ``yes`` is a 400, not ignored."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        kwargs.setdefault("choices", [(value, value) for value in ("true", "false", "1", "0")])
-        kwargs.setdefault("coerce", lambda value: value in ("true", "1"))
-        super().__init__(*args, **kwargs)
+from targets_site.filters import StrictBooleanFilter
 
 
 class ItemFilter(django_filters.FilterSet):

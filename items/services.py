@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -40,12 +40,12 @@ def _assign_generated_skus(items: list[Item]) -> None:
     Item.objects.bulk_update(items, ["sku"], batch_size=500)
 
 
-def _user_or_none(user: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return user if user is not None and user.is_authenticated else None
+def _user_or_none(user: User | AnonymousUser | None) -> User | None:
+    return user if isinstance(user, User) else None  # an AnonymousUser records no one
 
 
 def _stock_movement(
-    item: Item, before: int, *, source: str, user: AbstractBaseUser | None, reason: str = ""
+    item: Item, before: int, *, source: str, user: User | AnonymousUser | None, reason: str = ""
 ) -> StockMovement | None:
     """The movement for a change from ``before`` to the item's stock now (none when unchanged)."""
     if item.stock_quantity == before:
@@ -63,7 +63,7 @@ def _stock_movement(
 def item_create(
     *,
     data: dict[str, Any],
-    user: AbstractBaseUser | None = None,
+    user: User | AnonymousUser | None = None,
     source: str = StockSource.CREATE,
 ) -> Item:
     fields = dict(data)
@@ -86,7 +86,7 @@ def item_update(
     item_id: int,
     data: dict[str, Any],
     if_match: Sequence[str] | None,
-    user: AbstractBaseUser | None = None,
+    user: User | AnonymousUser | None = None,
     source: str = StockSource.API,
 ) -> Item:
     """Update under a row lock; ``if_match`` (parsed If-Match tags) must hold the item's ETag.
@@ -112,7 +112,7 @@ def item_update(
     return item
 
 
-def item_save(*, item: Item, user: AbstractBaseUser | None, source: str) -> Item:
+def item_save(*, item: Item, user: User | AnonymousUser | None, source: str) -> Item:
     """Save an edited instance (the admin's form) and record its stock change, if any."""
     try:
         with transaction.atomic():
@@ -146,7 +146,7 @@ def item_delete(*, item_id: int, if_match: Sequence[str] | None) -> None:
 
 
 def item_adjust_stock(
-    *, item_id: int, delta: int, reason: str, user: AbstractBaseUser | None
+    *, item_id: int, delta: int, reason: str, user: User | None
 ) -> tuple[Item, StockMovement]:
     """Move stock by ``delta`` in one conditional UPDATE, so concurrent moves never interleave.
 

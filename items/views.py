@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import filters, permissions, status, viewsets
+from rest_framework import filters, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,7 +15,8 @@ from items.serializers import (
     StockAdjustmentSerializer,
 )
 from targets_site.conditional import if_match_tags
-from targets_site.permissions import StaffOrModelPermissionsOrReadOnly
+from targets_site.permissions import StaffOrModelPermissionsOrReadOnly, StaffOrPermission
+from targets_site.users import signed_in_user
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
@@ -26,14 +27,6 @@ IF_MATCH = OpenApiParameter(
         "The item's ETag (or `*`); a stale or weak (`W/`) tag answers 412 and changes nothing."
     ),
 )
-
-
-class CanChangeItems(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return bool(
-            user and user.is_authenticated and (user.is_staff or user.has_perm("items.change_item"))
-        )
 
 
 def _with_etag(response: Response, item: Item) -> Response:
@@ -47,6 +40,7 @@ class ItemViewSet(viewsets.ModelViewSet):
     queryset = Item.objects.all()
     serializer_class = ItemSerializer
     permission_classes = [StaffOrModelPermissionsOrReadOnly]
+    key_scopes = {"write": "items:write"}
     filter_backends = [ItemFilterBackend, filters.SearchFilter, filters.OrderingFilter]
     filterset_class = ItemFilter
     search_fields = ["name", "description", "sku"]
@@ -109,7 +103,7 @@ class ItemViewSet(viewsets.ModelViewSet):
         detail=True,
         methods=["post"],
         url_path="adjust-stock",
-        permission_classes=[CanChangeItems],
+        permission_classes=[StaffOrPermission.of("items.change_item")],
     )
     def adjust_stock(self, request: Request, pk: str | None = None) -> Response:
         item = self.get_object()
@@ -119,7 +113,7 @@ class ItemViewSet(viewsets.ModelViewSet):
             item_id=item.pk,
             delta=serializer.validated_data["delta"],
             reason=serializer.validated_data["reason"],
-            user=request.user,
+            user=signed_in_user(request),
         )
         body = StockAdjustmentResultSerializer({"item": item, "movement": movement}).data
         return _with_etag(Response(body), item)

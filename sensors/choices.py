@@ -6,3 +6,4 @@ from django.db import models
 class AlertKind(models.TextChoices):
     HIGH = "high", "High"
     LOW = "low", "Low"
+    SILENT = "silent", "Silent (no readings)"

@@ -11,6 +11,7 @@ from sensors.thresholds import ThresholdRule
 # Codes appear in URLs, CSV headers and the comma-separated ?sensors= list.
 SENSOR_CODE_PATTERN = r"^[A-Za-z0-9_.-]{1,50}$"
 MAX_MIN_DURATION_S = 30 * 24 * 3600
+MAX_SILENCE_S = 365 * 24 * 3600
 
 
 class Sensor(models.Model):
@@ -30,6 +31,13 @@ class Sensor(models.Model):
         default=0,
         validators=[MaxValueValidator(MAX_MIN_DURATION_S)],
         help_text="Seconds a breach must last before an alert opens (0: at once).",
+    )
+    max_silence = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_SILENCE_S)],
+        help_text="Seconds without a reading after which the sensor is alerted as silent "
+        "(empty: never).",
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -57,6 +65,7 @@ class Sensor(models.Model):
             high=self.high_threshold,
             hysteresis=self.hysteresis,
             min_duration=float(self.min_duration),
+            max_silence=float(self.max_silence) if self.max_silence is not None else None,
         )
 
     def breach_q(self, prefix: str = "") -> Q | None:
@@ -95,10 +104,11 @@ class Reading(models.Model):
 
 class Alert(models.Model):
     sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="alerts")
-    kind = models.CharField(max_length=4, choices=AlertKind.choices)
+    kind = models.CharField(max_length=6, choices=AlertKind.choices)
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
-    peak_value = models.FloatField()
+    # None for a silent alert: no reading, no peak.
+    peak_value = models.FloatField(null=True, blank=True)
     reading_count = models.PositiveIntegerField()
     acknowledged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -142,7 +152,7 @@ class ThresholdCursor(models.Model):
         Sensor, on_delete=models.CASCADE, primary_key=True, related_name="threshold_cursor"
     )
     evaluated_until = models.DateTimeField(null=True, blank=True)
-    pending_kind = models.CharField(max_length=4, choices=AlertKind.choices, blank=True)
+    pending_kind = models.CharField(max_length=6, choices=AlertKind.choices, blank=True)
     pending_since = models.DateTimeField(null=True, blank=True)
     pending_last_at = models.DateTimeField(null=True, blank=True)
     pending_peak = models.FloatField(null=True, blank=True)

@@ -59,7 +59,8 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from sensors.models import Sensor
-from sensors.services.ingest import MAX_BATCH, ReadingRow, _validate_row, readings_store
+from sensors.parsing import ReadingRow, readings_from_json
+from sensors.services.ingest import readings_store
 from targets_site import errors
 
 logger = logging.getLogger("targets.sensors.mqtt")
@@ -197,43 +198,12 @@ def message_validate(decoded: Decoded, *, sensor_id: int | None) -> None:
     if sensor_id is None:
         decoded.error = errors.NotFound(f"No sensor with code {decoded.code[:60]!r}.")
         return
-    data = decoded.data
-    single = isinstance(data, dict)
-    batch = [data] if single else data
-    if not isinstance(batch, list):
-        decoded.error = errors.InvalidInput.for_field(
-            "non_field_errors", "Send one reading object or a list of reading objects."
+    try:
+        decoded.rows = readings_from_json(
+            decoded.data, known={decoded.code: sensor_id}, sensor=decoded.code
         )
-        return
-    if not batch:
-        decoded.error = errors.InvalidInput.for_field(
-            "non_field_errors", "The list of readings is empty."
-        )
-        return
-    if len(batch) > MAX_BATCH:
-        decoded.error = errors.TooLarge(
-            f"At most {MAX_BATCH} readings per message; this one has {len(batch)}.",
-            code="batch_too_large",
-        )
-        return
-    known = {decoded.code: sensor_id}
-    rows: list[ReadingRow] = []
-    row_errors: list[dict] = []
-    for row in batch:
-        if isinstance(row, dict):
-            if "sensor" in row:
-                parsed, problems = None, {"sensor": ["The topic names the sensor; leave it out."]}
-            else:
-                parsed, problems = _validate_row({**row, "sensor": decoded.code}, known)
-        else:
-            parsed, problems = _validate_row(row, known)
-        row_errors.append(problems)
-        if parsed is not None:
-            rows.append(parsed)
-    if any(row_errors):
-        decoded.error = errors.InvalidInput(details=row_errors[0] if single else row_errors)
-        return
-    decoded.rows = rows
+    except (errors.InvalidInput, errors.TooLarge) as exc:
+        decoded.error = exc
 
 
 def batch_store(deliveries: list[Delivery], *, config: MqttIngestConfig) -> BatchResult:

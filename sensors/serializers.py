@@ -3,9 +3,17 @@ from __future__ import annotations
 import math
 import re
 
+from django.contrib.auth.models import User
 from rest_framework import serializers
 
-from sensors.models import MAX_MIN_DURATION_S, SENSOR_CODE_PATTERN, Alert, Reading, Sensor
+from sensors.models import (
+    MAX_MIN_DURATION_S,
+    MAX_SILENCE_S,
+    SENSOR_CODE_PATTERN,
+    Alert,
+    Reading,
+    Sensor,
+)
 from targets_site.serializers import StrictCharField, StrictFieldsMixin
 
 
@@ -34,6 +42,13 @@ class SensorSerializer(StrictFieldsMixin, serializers.ModelSerializer):
         max_value=MAX_MIN_DURATION_S,
         help_text="Seconds a breach must last before an alert opens (0: at once).",
     )
+    max_silence = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=MAX_SILENCE_S,
+        help_text="Seconds without a reading after which a 'silent' alert opens (null: never).",
+    )
 
     class Meta:
         model = Sensor
@@ -45,6 +60,7 @@ class SensorSerializer(StrictFieldsMixin, serializers.ModelSerializer):
             "high_threshold",
             "hysteresis",
             "min_duration",
+            "max_silence",
             "is_active",
             "created_at",
             "updated_at",
@@ -82,14 +98,6 @@ class ReadingSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReadingInSerializer(serializers.Serializer):
-    """For the schema only: the ingest path validates whole batches without serializers."""
-
-    sensor = serializers.CharField(max_length=50)
-    timestamp = serializers.DateTimeField(help_text="ISO-8601 with a UTC offset, e.g. 'Z'.")
-    value = serializers.FloatField()
-
-
 class IngestResultSerializer(serializers.Serializer):
     received = serializers.IntegerField()
     created = serializers.IntegerField()
@@ -106,8 +114,8 @@ class BreachSerializer(serializers.ModelSerializer):
 
 
 class AlertSerializer(serializers.ModelSerializer):
-    sensor = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    acknowledged_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    sensor = serializers.SlugRelatedField[Sensor](slug_field="code", read_only=True)
+    acknowledged_by = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
     is_open = serializers.BooleanField(read_only=True)
 
     class Meta:

@@ -20,6 +20,21 @@ docs/sensors.md:
   number of breaching readings in it (pending ones included).
 - Readings must arrive in time order. One at or before the last evaluated reading is *late*: it is
   not applied but returned in ``Evaluation.late``, so the caller can rewind and evaluate again.
+
+Silence (``max_silence`` seconds; None turns it off), the same in one pass or run by run:
+
+- A sensor is silent once no reading is newer than ``now - max_silence``. The *silent* episode
+  opens at ``last reading + max_silence`` (the moment the silence became an alert) and closes at
+  the next reading, which is then evaluated as usual from an idle state. ``peak_value`` is None
+  and ``reading_count`` 0.
+- Going silent closes an open high/low episode at the sensor's last reading (its state is no
+  longer known) and forgets a pending breach.
+- ``evaluate`` finds the silences *between* readings (a gap longer than ``max_silence``);
+  ``evaluate_silence`` finds the one going on *now*, after the last reading (or, for a sensor
+  that never reported, after ``watched_since``). A silent episode carried in from an earlier run
+  ends at the next reading, exactly where ``evaluate`` over the whole series would end it.
+- A reading dated before a carried silent episode's start means the silence never happened: the
+  episode is dropped (the caller withdraws it, and should rewind: see ``silence_contradicted``).
 """
 
 from __future__ import annotations
@@ -27,10 +42,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 HIGH = "high"
 LOW = "low"
+SILENT = "silent"
 OPEN = "open"
 CLOSE = "close"
 
@@ -41,8 +57,13 @@ class ThresholdRule:
     high: float | None = None
     hysteresis: float = 0.0
     min_duration: float = 0.0  # seconds
+    max_silence: float | None = None  # seconds; None: silence is never an alert
 
     def __post_init__(self) -> None:
+        if self.max_silence is not None and (
+            self.max_silence <= 0 or not math.isfinite(self.max_silence)
+        ):
+            raise ValueError("max_silence must be a finite number > 0 (or None)")
         if self.hysteresis < 0 or not math.isfinite(self.hysteresis):
             raise ValueError("hysteresis must be a finite number >= 0")
         if self.min_duration < 0 or not math.isfinite(self.min_duration):
@@ -71,7 +92,7 @@ class Episode:
     kind: str
     opened_at: datetime
     closed_at: datetime | None
-    peak_value: float
+    peak_value: float | None  # None for a silent episode
     reading_count: int
 
 
@@ -113,8 +134,28 @@ class Evaluation:
     evaluated: int = 0
 
 
-def _more_extreme(kind: str, a: float, b: float) -> float:
+def _more_extreme(kind: str, a: float | None, b: float) -> float:
+    if a is None:
+        return b
     return max(a, b) if kind == HIGH else min(a, b)
+
+
+def silence_starts(rule: ThresholdRule, last: datetime) -> datetime:
+    assert rule.max_silence is not None
+    return last + timedelta(seconds=rule.max_silence)
+
+
+def is_silent_gap(rule: ThresholdRule, last: datetime | None, at: datetime) -> bool:
+    """No reading newer than ``at - max_silence``: a silence lies between ``last`` and ``at``."""
+    if rule.max_silence is None or last is None:
+        return False
+    return (at - last).total_seconds() > rule.max_silence
+
+
+def silence_contradicted(state: EvaluatorState, first_new: datetime) -> bool:
+    """A reading dated inside the window before a carried silent episode began: it was no
+    silence after all, and everything since its last reading must be evaluated again."""
+    return state.open is not None and state.open.kind == SILENT and first_new < state.open.opened_at
 
 
 def evaluate(
@@ -149,9 +190,32 @@ def evaluate(
         if last is not None and at <= last:
             result.late.append((at, value))
             continue
-        last = at
+        previous, last = last, at
         result.evaluated += 1
         kind = rule.breach_kind(value)
+
+        if current is not None and current.kind == SILENT:
+            assert current_index is not None
+            if at < current.opened_at:
+                # It was no silence: this reading is within max_silence of the one before.
+                del result.episodes[current_index]
+                result.events = [event for event in result.events if event.kind != SILENT]
+            else:
+                result.episodes[current_index] = replace(current, closed_at=at)
+                result.events.append(AlertEvent(CLOSE, SILENT, at, current.opened_at))
+            current, current_index, pending = None, None, None
+        elif previous is not None and is_silent_gap(rule, previous, at):
+            if current is not None:
+                assert current_index is not None
+                closed = replace(current, closed_at=previous)
+                result.episodes[current_index] = closed
+                result.events.append(AlertEvent(CLOSE, closed.kind, previous, closed.opened_at))
+                current, current_index = None, None
+            pending = None
+            began = silence_starts(rule, previous)
+            result.episodes.append(Episode(SILENT, began, at, None, 0))
+            result.events.append(AlertEvent(OPEN, SILENT, began, began))
+            result.events.append(AlertEvent(CLOSE, SILENT, at, began))
 
         if current is not None:
             assert current_index is not None
@@ -196,4 +260,36 @@ def evaluate(
             start_breach(kind, at, value)
 
     result.state = EvaluatorState(open=current, pending=pending, last_timestamp=last)
+    return result
+
+
+def evaluate_silence(
+    rule: ThresholdRule,
+    state: EvaluatorState,
+    *,
+    now: datetime,
+    watched_since: datetime | None = None,
+) -> Evaluation:
+    """Open the silent episode going on at ``now``, if any (see the module's silence rules).
+
+    ``episodes`` lists what changed: the high/low episode closed at the last reading, then the
+    silent one opened; empty when nothing changed.
+    """
+    result = Evaluation(state=state)
+    current = state.open
+    if rule.max_silence is None or (current is not None and current.kind == SILENT):
+        return result
+    reference = state.last_timestamp or watched_since
+    if reference is None or not is_silent_gap(rule, reference, now):
+        return result
+    if current is not None:
+        assert state.last_timestamp is not None  # an open episode has readings
+        closed = replace(current, closed_at=state.last_timestamp)
+        result.episodes.append(closed)
+        result.events.append(AlertEvent(CLOSE, closed.kind, state.last_timestamp, closed.opened_at))
+    began = silence_starts(rule, reference)
+    silent = Episode(SILENT, began, None, None, 0)
+    result.episodes.append(silent)
+    result.events.append(AlertEvent(OPEN, SILENT, began, began))
+    result.state = EvaluatorState(open=silent, pending=None, last_timestamp=state.last_timestamp)
     return result

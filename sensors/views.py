@@ -4,29 +4,35 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import mixins, permissions, status, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sensors import selectors, services
-from sensors.filters import PLOT_HEIGHT, PLOT_WIDTH, bounded_int, optional_bool, time_range
+from sensors.filters import PLOT_HEIGHT, PLOT_WIDTH
 from sensors.models import Alert, Sensor
-from sensors.parsing import parse_bucket
+from sensors.parsing import MAX_BATCH, parse_bucket, reading_json_schema
 from sensors.plotting import render_plot
 from sensors.serializers import (
     AlertSerializer,
     BreachSerializer,
     IngestResultSerializer,
-    ReadingInSerializer,
     ReadingSerializer,
     SensorSerializer,
     StatBucketSerializer,
 )
-from targets_site.permissions import IsStaff
+from targets_site.errors import InvalidInput
+from targets_site.permissions import (
+    IsStaff,
+    IsStaffOrReadOnly,
+    StaffOrPermission,
+    key_sensor_limit,
+)
+from targets_site.query import query_bool, query_int, query_range
+from targets_site.responses import BinaryOrJsonErrors, binary_response
+from targets_site.users import signed_in_user
 
 MAX_PLOT_SENSORS = 10
 RANGE_PARAMETERS = [
@@ -39,52 +45,7 @@ SIZE_PARAMETERS = [
 ]
 
 
-class IsStaffOrReadOnly(permissions.BasePermission):
-    def has_permission(self, request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
-
-
-class CanAddReadings(permissions.BasePermission):
-    """Anyone reads; writing readings needs ``sensors.add_reading`` (a device's token)."""
-
-    def has_permission(self, request, view) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        user = request.user
-        return bool(user and user.is_authenticated and user.has_perm("sensors.add_reading"))
-
-
-class PNGRenderer(BaseRenderer):
-    media_type = "image/png"
-    format = "png"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data
-
-
-class PlotResponseMixin:
-    """PNG on success; errors stay JSON even when the client asked only for image/png."""
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        if isinstance(response, Response) and response.status_code >= 400:
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = "application/json"
-            response["Content-Type"] = "application/json"
-        return response
-
-
-def _png(data: bytes) -> HttpResponse:
-    response = HttpResponse(data, content_type="image/png")
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
+class SensorViewSet(viewsets.ModelViewSet):
     """Sensors by code: anyone reads, staff write."""
 
     queryset = Sensor.objects.all()
@@ -98,17 +59,12 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance: Sensor) -> None:
         services.sensor_delete(sensor_id=instance.pk)
 
-    def get_renderers(self):
-        if getattr(self, "action", None) == "plot":
-            return [JSONRenderer(), PNGRenderer()]
-        return super().get_renderers()
-
     @extend_schema(parameters=RANGE_PARAMETERS, responses={200: BreachSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def breaches(self, request: Request, code: str | None = None) -> Response:
         """Readings beyond a threshold (value > high or < low), oldest first, paginated."""
         sensor = self.get_object()
-        start, end = time_range(request.query_params)
+        start, end = query_range(request.query_params)
         page = self.paginate_queryset(selectors.breaches_for(sensor=sensor, start=start, end=end))
         return self.get_paginated_response(BreachSerializer(page, many=True).data)
 
@@ -120,8 +76,8 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
     def alerts(self, request: Request, code: str | None = None) -> Response:
         """The sensor's alerts overlapping the range, newest first, paginated."""
         sensor = self.get_object()
-        start, end = time_range(request.query_params)
-        is_open = optional_bool(request.query_params, "open")
+        start, end = query_range(request.query_params)
+        is_open = query_bool(request.query_params, "open")
         alerts = selectors.alerts_for(sensor=sensor, start=start, end=end, is_open=is_open)
         page = self.paginate_queryset(alerts)
         return self.get_paginated_response(AlertSerializer(page, many=True).data)
@@ -139,7 +95,7 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
         """Staff acknowledge an alert; a second acknowledgement is 409."""
         sensor = self.get_object()
         alert = get_object_or_404(Alert, pk=int(alert_id), sensor=sensor)
-        alert = services.alert_acknowledge(alert_id=alert.pk, user=request.user)
+        alert = services.alert_acknowledge(alert_id=alert.pk, user=signed_in_user(request))
         return Response(AlertSerializer(alert).data)
 
     @extend_schema(
@@ -154,42 +110,38 @@ class SensorViewSet(PlotResponseMixin, viewsets.ModelViewSet):
     def stats(self, request: Request, code: str | None = None) -> Response:
         """count/min/max/mean per time bucket (pandas resample), oldest first."""
         sensor = self.get_object()
-        start, end = time_range(request.query_params)
+        start, end = query_range(request.query_params)
         try:
             bucket = parse_bucket(request.query_params.get("bucket") or "1h")
         except ValueError as exc:
-            raise ValidationError({"bucket": [str(exc)]}) from None
+            raise InvalidInput(details={"bucket": [str(exc)]}) from None
         rows = selectors.stats_for(sensor=sensor, start=start, end=end, bucket=bucket)
         return Response(StatBucketSerializer(rows, many=True).data)
 
-    @extend_schema(
-        parameters=[*RANGE_PARAMETERS, *SIZE_PARAMETERS],
-        responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)},
-    )
-    def plot(self, request: Request, code: str | None = None) -> HttpResponse:
-        """The sensor's readings as a PNG: line, dashed thresholds, breach points.
 
-        Routed in urls.py without the router's trailing slash: the path ends in ``.png``.
-        """
-        sensor = self.get_object()
-        return _plot_response(request, [sensor], title=f"Sensor {sensor.code}")
+def _plot_size(request: Request, name: str, bounds: tuple[int, int, int]) -> int:
+    low, high, default = bounds
+    return query_int(request.query_params, name, default=default, minimum=low, maximum=high)
 
 
 def _plot_response(request: Request, sensors: list[Sensor], *, title: str) -> HttpResponse:
-    start, end = time_range(request.query_params)
-    width = bounded_int(request.query_params, "width", PLOT_WIDTH)
-    height = bounded_int(request.query_params, "height", PLOT_HEIGHT)
+    start, end = query_range(request.query_params)
+    width = _plot_size(request, "width", PLOT_WIDTH)
+    height = _plot_size(request, "height", PLOT_HEIGHT)
     series, first, last = selectors.plot_series_for(
         sensors=sensors, start=start, end=end, columns=width
     )
-    return _png(render_plot(series, width=width, height=height, title=title, start=first, end=last))
+    png = render_plot(series, width=width, height=height, title=title, start=first, end=last)
+    return binary_response(png, content_type="image/png")
 
 
 class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     """Readings: anyone lists; devices with ``sensors.add_reading`` post batches."""
 
     serializer_class = ReadingSerializer
-    permission_classes = [CanAddReadings]
+    # Anyone reads; writing readings needs ``sensors.add_reading`` (a device's token) or staff.
+    permission_classes = [StaffOrPermission.of("sensors.add_reading", anyone_reads=True)]
+    key_scopes = {"write": "readings:write"}
     filter_backends: list = []
 
     @property
@@ -199,13 +151,13 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     def get_queryset(self):
         params = self.request.query_params
-        start, end = time_range(params)
+        start, end = query_range(params)
         sensor = None
         code = params.get("sensor")
         if code:
             sensor = Sensor.objects.filter(code=code).first()
             if sensor is None:
-                raise ValidationError({"sensor": [f"Unknown sensor code {code[:60]!r}."]})
+                raise InvalidInput(details={"sensor": [f"Unknown sensor code {code[:60]!r}."]})
         readings = selectors.readings_in_range(sensor=sensor, start=start, end=end)
         # (sensor, timestamp) is the unique index: this order is an index scan, never a sort.
         return readings.select_related("sensor").order_by("sensor_id", "timestamp")
@@ -217,7 +169,15 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return super().list(request, *args, **kwargs)
 
     @extend_schema(
-        request=ReadingInSerializer(many=True),
+        request={
+            # The parser's own description of a reading (no serializer restates its rules).
+            "application/json": {
+                "oneOf": [
+                    reading_json_schema(),
+                    {"type": "array", "items": reading_json_schema(), "maxItems": MAX_BATCH},
+                ]
+            }
+        },
         responses={201: IngestResultSerializer, 200: IngestResultSerializer},
         description=(
             "One reading or a list of up to 10,000, stored in one transaction: any invalid row "
@@ -226,7 +186,9 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         ),
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
-        result = services.readings_ingest(payload=request.data)
+        result = services.readings_ingest(
+            payload=request.data, allowed_sensors=key_sensor_limit(request)
+        )
         body = {
             "received": result.received,
             "created": result.created,
@@ -235,10 +197,27 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
         return Response(body, status=status.HTTP_201_CREATED if result.created else 200)
 
 
-class ReadingsPlotView(PlotResponseMixin, APIView):
+class SensorPlotView(APIView):
+    """The sensor's readings as a PNG: line, dashed thresholds, breach points.
+
+    Routed in urls.py without a trailing slash: the path ends in ``.png``.
+    """
+
+    content_negotiation_class = BinaryOrJsonErrors
+
+    @extend_schema(
+        parameters=[*RANGE_PARAMETERS, *SIZE_PARAMETERS],
+        responses={(200, "image/png"): OpenApiResponse(OpenApiTypes.BINARY)},
+    )
+    def get(self, request: Request, code: str) -> HttpResponse:
+        sensor = get_object_or_404(Sensor, code=code)
+        return _plot_response(request, [sensor], title=f"Sensor {sensor.code}")
+
+
+class ReadingsPlotView(APIView):
     """Several sensors on one PNG: ``?sensors=A,B,C&from=&to=&width=&height=``."""
 
-    renderer_classes = [JSONRenderer, PNGRenderer]
+    content_negotiation_class = BinaryOrJsonErrors
 
     @extend_schema(
         parameters=[
@@ -252,13 +231,14 @@ class ReadingsPlotView(PlotResponseMixin, APIView):
         raw = request.query_params.get("sensors", "")
         codes = list(dict.fromkeys(code.strip() for code in raw.split(",") if code.strip()))
         if not codes:
-            raise ValidationError({"sensors": ["Give one or more sensor codes, e.g. A,B,C."]})
+            raise InvalidInput(details={"sensors": ["Give one or more sensor codes, e.g. A,B,C."]})
         if len(codes) > MAX_PLOT_SENSORS:
-            raise ValidationError({"sensors": [f"At most {MAX_PLOT_SENSORS} sensors per plot."]})
+            message = f"At most {MAX_PLOT_SENSORS} sensors per plot."
+            raise InvalidInput(details={"sensors": [message]})
         found = {sensor.code: sensor for sensor in Sensor.objects.filter(code__in=codes)}
         unknown = [code for code in codes if code not in found]
         if unknown:
             names = ", ".join(code[:60] for code in unknown)
-            raise ValidationError({"sensors": [f"Unknown sensor codes: {names}."]})
+            raise InvalidInput(details={"sensors": [f"Unknown sensor codes: {names}."]})
         sensors = [found[code] for code in codes]
         return _plot_response(request, sensors, title="Sensors " + ", ".join(codes))

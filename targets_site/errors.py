@@ -129,6 +129,14 @@ class Unprocessable(DomainError):
     default_message = "The request is well-formed but cannot be processed."
 
 
+class UpstreamFailed(DomainError):
+    """A remote server the request had to reach answered badly or not at all (502), e.g. a
+    notification channel's test message."""
+
+    default_code = "bad_gateway"
+    default_message = "A remote server did not accept the request."
+
+
 class Unavailable(DomainError):
     """A backing service (database, cache, storage) is unavailable (503)."""
 

@@ -45,6 +45,7 @@ DOMAIN_STATUS: tuple[tuple[type[errors.DomainError], int], ...] = (
     (errors.PreconditionFailed, status.HTTP_412_PRECONDITION_FAILED),
     (errors.TooLarge, status.HTTP_413_REQUEST_ENTITY_TOO_LARGE),
     (errors.Unprocessable, status.HTTP_422_UNPROCESSABLE_ENTITY),
+    (errors.UpstreamFailed, status.HTTP_502_BAD_GATEWAY),
     (errors.Unavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
     (errors.DomainError, status.HTTP_400_BAD_REQUEST),
 )

@@ -39,8 +39,8 @@ logger = logging.getLogger("targets.idempotency")
 IDEMPOTENCY_KEY_TTL = timedelta(hours=24)
 # Longer than gunicorn's worker timeout: a request still running is never taken over.
 IDEMPOTENCY_LOCK_TIMEOUT = timedelta(seconds=120)
-# Printable ASCII, as the draft's sf-string allows; a structured-field string arrives quoted.
-_KEY = re.compile(r'^"?([\x20-\x21\x23-\x7e]{1,255})"?$')
+# Printable ASCII, as the draft's sf-string allows.
+_KEY = re.compile(r"^[\x20-\x7e]{1,255}$")
 _NOT_STORED = {401, 403, 429}
 _REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
 
@@ -59,6 +59,13 @@ class Claim:
 
     record_id: int | None
     stored: IdempotencyKey | None = None
+
+
+def parse_key(value: str) -> str | None:
+    """The key as sent (a structured-field string arrives in quotes), or None if malformed."""
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    return value if _KEY.match(value) else None
 
 
 def request_digest(*, method: str, path: str, query: str, body: bytes) -> str:
@@ -89,10 +96,10 @@ def idempotency_claim(
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                record = IdempotencyKey.objects.create(
+                created = IdempotencyKey.objects.create(
                     owner=owner, user_id=user_id, key=key, **fresh
                 )
-            return Claim(record_id=record.pk)
+            return Claim(record_id=created.pk)
         except IntegrityError:
             pass
         record = IdempotencyKey.objects.filter(owner=owner, key=key).first()
@@ -199,8 +206,8 @@ class IdempotencyMiddleware:
         view_class = getattr(view_func, "cls", None)
         if view_class is None or getattr(view_class, "idempotency_exempt", False):
             return None
-        match = _KEY.match(supplied)
-        if not match:
+        key = parse_key(supplied)
+        if key is None:
             return _error(
                 400,
                 "invalid_idempotency_key",
@@ -223,7 +230,7 @@ class IdempotencyMiddleware:
         )
         try:
             claim = idempotency_claim(
-                owner=owner, user_id=user_id, key=match.group(1), digest=digest, path=request.path
+                owner=owner, user_id=user_id, key=key, digest=digest, path=request.path
             )
         except KeyReused:
             return _error(
@@ -246,7 +253,9 @@ class IdempotencyMiddleware:
             )
         if claim.stored is not None:
             return replay_response(claim.stored)
-        request._idempotency_record_id = claim.record_id
+        # Per-request state for process_response (read back with getattr); HttpRequest has no
+        # declared slot for it.
+        request._idempotency_record_id = claim.record_id  # type: ignore[attr-defined]
         return None
 
     @staticmethod

@@ -5,6 +5,7 @@ import logging.handlers
 import re
 import threading
 import time
+from io import TextIOWrapper
 from pathlib import Path
 
 # Control characters (C0, DEL, C1), the Unicode line and paragraph separators, and the backslash
@@ -23,7 +24,7 @@ class MakedirsRotatingFileHandler(logging.handlers.RotatingFileHandler):
     Settings stay free of side effects: ``var/log/`` appears only when a line is first written.
     """
 
-    def _open(self):  # type: ignore[override]
+    def _open(self) -> TextIOWrapper:
         Path(self.baseFilename).parent.mkdir(parents=True, exist_ok=True)
         return super()._open()
 
@@ -56,7 +57,8 @@ class BadHostFilter(logging.Filter):
                 return False
             self._passed += 1
             suppressed, self._suppressed = self._suppressed, 0
-        host = log_escape(str(getattr(record, "request", None) and _host_of(record.request)))
+        request = getattr(record, "request", None)
+        host = log_escape(str(request and _host_of(request)))
         record.msg = "refused a request for an unknown Host %s%s"
         record.args = (host, f" ({suppressed} more not logged)" if suppressed else "")
         record.levelno, record.levelname = logging.WARNING, "WARNING"
@@ -65,7 +67,7 @@ class BadHostFilter(logging.Filter):
         return True
 
 
-def _host_of(request) -> str:
+def _host_of(request: object) -> str:
     # request.get_host() is what raised; the raw header is what the client sent.
     meta = getattr(request, "META", {})
     return repr(meta.get("HTTP_X_FORWARDED_HOST") or meta.get("HTTP_HOST") or "")

@@ -40,8 +40,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from targets_site.auth import client_ip
-
 GAUGE_CAP = 100_000
 RECENT_WINDOW = 10_000
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -192,6 +190,11 @@ def _allowed_networks(spec: tuple[str, ...]) -> tuple:
 
 def metrics_allowed(request: HttpRequest) -> bool:
     """The caller (as throttles see it: NUM_PROXIES hops back) is in METRICS_ALLOWED_IPS."""
+    # Imported here: targets_site.auth pulls in DRF, drf-spectacular (and through it django.test,
+    # jinja2, requests, redis), ~0.7 s that every management command paid, as the services
+    # that count things import this module.
+    from targets_site.auth import client_ip
+
     try:
         address = ipaddress.ip_address(client_ip(request))
     except ValueError:

@@ -31,19 +31,21 @@ class RequestLogMiddleware:
         started = time.perf_counter()
         supplied = request.META.get("HTTP_X_REQUEST_ID", "")
         request_id = supplied if _SANE_REQUEST_ID.match(supplied) else uuid.uuid4().hex
-        request.request_id = request_id
         response = self.get_response(request)
         duration_ms = (time.perf_counter() - started) * 1000
         response["X-Request-ID"] = request_id
         user = getattr(request, "user", None)
         username = user.get_username() if user is not None and user.is_authenticated else "-"
+        # An API key appears by its prefix only (DRF sets request.auth on the Django request).
+        key_prefix = getattr(getattr(request, "auth", None), "prefix", None) or "-"
         logger.info(
-            "%s %s %s %.1fms user=%s ip=%s request_id=%s",
+            "%s %s %s %.1fms user=%s key=%s ip=%s request_id=%s",
             log_escape(request.method or "-"),
             log_escape(request.path).replace(" ", "%20"),
             response.status_code,
             duration_ms,
             log_escape(username).replace(" ", "\\x20") or "-",
+            log_escape(key_prefix),
             # The client as the throttles see it: behind nginx (NUM_PROXIES=1), the real one.
             log_escape(client_ip(request)).replace(" ", "") or "-",
             request_id,

@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import re
-
 from rest_framework import pagination
-from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 
-_DIGITS = re.compile(r"[0-9]+")
+from targets_site.query import query_int
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -19,15 +17,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 500
 
-    def get_page_size(self, request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if not raw:
-            # Absent or empty (``?page_size=``) means the default, as for every query parameter.
-            return self.page_size
-        if not _DIGITS.fullmatch(raw):
-            raise ValidationError({"page_size": ["A positive whole number is required."]})
-        # Any number of digits is clamped without converting a huge string to an int.
-        size = int(raw) if len(raw) <= 9 else self.max_page_size
-        if size < 1:
-            raise ValidationError({"page_size": ["Ensure this value is at least 1."]})
-        return min(size, self.max_page_size)
+    def get_page_size(self, request: Request) -> int | None:
+        if self.page_size is None:  # no PAGE_SIZE setting: DRF's "do not paginate"
+            return None
+        # Absent or empty (``?page_size=``) means the default; above the cap is the cap.
+        return query_int(
+            request.query_params,
+            self.page_size_query_param,
+            default=self.page_size,
+            minimum=1,
+            maximum=self.max_page_size,
+            clamp=True,
+        )

@@ -26,7 +26,9 @@ def is_terminal(stream: Any) -> bool:
     return bool(isatty and isatty())
 
 
-def _bar(*, total: int | None, desc: str, unit: str, iterable: Iterable[Any] | None = None) -> tqdm:
+def _bar(
+    *, total: int | None, desc: str, unit: str, iterable: Iterable[Any] | None = None
+) -> tqdm[Any]:
     return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, dynamic_ncols=True)
 
 

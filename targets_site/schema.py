@@ -8,6 +8,8 @@
 - Optional query parameters allow an empty value, which every endpoint reads as "not given".
 - It also documents that decimals (sent back as strings such as ``"1200.00"``) are accepted as
   JSON numbers on input, as the SPEC promises.
+- ``AutoSchema`` documents the ``Idempotency-Key`` header on every POST that honours it
+  (``targets_site/idempotency.py``).
 - ``AutoSchema`` marks authentication optional (``{}``) where anonymous callers are in fact let
   in: drf-spectacular only recognises DRF's own AllowAny / IsAuthenticatedOrReadOnly.
 """
@@ -19,6 +21,7 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 from drf_spectacular import openapi
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.request import Request
 
 ERROR_COMPONENT = "Error"
@@ -117,7 +120,26 @@ def _lets_anonymous_in(view, method: str) -> bool:
         return False
 
 
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes a retry safe: the same key with the same body within 24 h answers the first "
+        "response again (header Idempotent-Replayed: true) without doing anything twice; the "
+        "same key with another body is a 422, and a retry while the first still runs a 409."
+    ),
+)
+
+
 class AutoSchema(openapi.AutoSchema):
+    def get_override_parameters(self) -> list:
+        parameters = list(super().get_override_parameters())
+        if self.method == "POST" and not getattr(self.view, "idempotency_exempt", False):
+            parameters.append(IDEMPOTENCY_KEY)
+        return parameters
+
     def get_auth(self) -> list[dict[str, Any]]:
         auths = super().get_auth()
         if auths and {} not in auths and _lets_anonymous_in(self.view, self.method):

@@ -1,14 +1,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
 from targets_site.parsers import JSONObject
 
+if TYPE_CHECKING:
+    # The mixin only ever sits in front of a Serializer: let the type checker see its fields.
+    _SerializerBase = serializers.Serializer
+else:
+    _SerializerBase = object
 
-class StrictFieldsMixin:
+
+class StrictFieldsMixin(_SerializerBase):
     """Refuse fields a client may not write (unknown or read-only) with a 400 naming each one.
 
     No silent mass assignment: ``{"id": 5}`` or ``{"is_staff": true}`` in a body is an error,

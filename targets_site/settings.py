@@ -7,6 +7,8 @@ with a message naming it). App code reads ``settings.X`` and never ``os.environ`
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from datetime import timedelta
 from ipaddress import ip_network
@@ -26,6 +28,7 @@ from targets_site.env import (
     env_mqtt_url,
     env_rates,
     env_str,
+    parse_email_url,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,6 +50,13 @@ if not SECRET_KEY:
     # Debug only: a per-process key, so nothing insecure is ever baked into the code.
     SECRET_KEY = get_random_secret_key()
 
+# API keys are stored as HMAC-SHA256(pepper, key). Set API_KEY_PEPPER to rotate the secret key
+# without invalidating every API key; by default the pepper is derived from the secret key.
+API_KEY_PEPPER = (
+    env_str("API_KEY_PEPPER")
+    or hmac.new(SECRET_KEY.encode(), b"targets api key pepper", hashlib.sha256).hexdigest()
+)
+
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
@@ -67,10 +77,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "storages",
     "targets_site",
+    "accounts",
     "items",
     "sensors",
     "games",
     "exports",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +271,7 @@ API_THROTTLE_RATES = env_rates(
     {
         "anon": "120/min",
         "user": "2000/min",
+        "key": "2000/min",
         "login": "10/min",
         "register": "30/hour",
         "scores": "120/min",
@@ -269,9 +282,10 @@ API_THROTTLE_RATES = env_rates(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    "DEFAULT_PERMISSION_CLASSES": ["targets_site.permissions.IsAuthenticatedOrReadOnly"],
     # JSON only: the one parser that enforces the size, UTF-8, NaN and NUL rules. Form bodies
     # are a 415 (they would bypass those rules and need a second, looser schema).
     "DEFAULT_PARSER_CLASSES": ["targets_site.parsers.JSONParser"],
@@ -290,6 +304,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": [
         "targets_site.throttling.AnonRateThrottle",
         "targets_site.throttling.UserRateThrottle",
+        "targets_site.throttling.KeyRateThrottle",
         "targets_site.throttling.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": API_THROTTLE_RATES,
@@ -301,6 +316,7 @@ REST_FRAMEWORK = {
 }
 
 SPECTACULAR_SETTINGS = {
+    "SERVE_PERMISSIONS": ["targets_site.permissions.AllowAny"],
     "TITLE": "Targets API",
     "DESCRIPTION": "Item catalogue, sensor readings and alerts, game scores and data exports.",
     "VERSION": "1.0.0",
@@ -315,8 +331,25 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# --- Email (notification channels of kind "email") -----------------------------------------
+
+# EMAIL_URL: console:// (default: messages are printed), smtp://user:pass@host:25,
+# smtp+tls://… (STARTTLS, 587), smtps://… (TLS, 465), locmem://; ?timeout=S.
+_email = parse_email_url("EMAIL_URL", env_str("EMAIL_URL", "console://") or "console://")
+EMAIL_BACKEND = _email.backend
+EMAIL_HOST = _email.host
+EMAIL_PORT = _email.port
+EMAIL_HOST_USER = _email.user
+EMAIL_HOST_PASSWORD = _email.password
+EMAIL_USE_TLS = _email.use_tls
+EMAIL_USE_SSL = _email.use_ssl
+EMAIL_TIMEOUT = _email.timeout
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env_str("EMAIL_FROM", "targets@localhost") or ""
+if "@" not in DEFAULT_FROM_EMAIL:
+    raise ImproperlyConfigured(f"EMAIL_FROM must be an email address, got {DEFAULT_FROM_EMAIL!r}.")
+
 # Leaderboards count only replay-verified scores unless a request says otherwise.
-LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", False)
+LEADERBOARD_VERIFIED_ONLY_DEFAULT = env_bool("LEADERBOARD_VERIFIED_ONLY", True)
 
 # --- Metrics (GET /metrics, Prometheus text; targets_site/metrics.py) ------------------------
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 from rest_framework import permissions, throttling
+from rest_framework.request import Request
 
 from targets_site.errors import Unavailable
 
@@ -13,7 +15,16 @@ logger = logging.getLogger("targets.throttling")
 # X-Forwarded-For is ignored entirely, so rotating that header cannot dodge a rate limit.
 
 
-class CacheFailureMixin:
+if TYPE_CHECKING:
+    from rest_framework.views import APIView
+
+    # The mixin only ever sits in front of one of DRF's throttles.
+    _ThrottleBase = throttling.BaseThrottle
+else:
+    _ThrottleBase = object
+
+
+class CacheFailureMixin(_ThrottleBase):
     """Decide what happens when the shared throttle cache (Redis) is down.
 
     Reads fail open: a catalogue or leaderboard read is harmless without a rate count.
@@ -21,7 +32,7 @@ class CacheFailureMixin:
     what throttles protect, so they wait for Redis rather than run unmetered.
     """
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         try:
             return super().allow_request(request, view)
         except (RedisError, ConnectionError, TimeoutError, OSError):
@@ -47,3 +58,16 @@ class UserRateThrottle(CacheFailureMixin, throttling.UserRateThrottle):
 
 class ScopedRateThrottle(CacheFailureMixin, throttling.ScopedRateThrottle):
     pass
+
+
+class KeyRateThrottle(CacheFailureMixin, throttling.SimpleRateThrottle):
+    """Per API key (rate ``key``), on top of the per-user count: one leaked or runaway device key
+    is held to its own budget without starving its owner's other keys of theirs."""
+
+    scope = "key"
+
+    def get_cache_key(self, request, view):
+        prefix = getattr(request.auth, "prefix", None)
+        if not prefix:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": prefix}

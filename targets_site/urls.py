@@ -19,10 +19,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", views.api_root, name="api-root"),
     path("api/v1/auth/token/", auth.ObtainTokenView.as_view(), name="auth-token"),
+    path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("items.urls")),
     path("api/v1/", include("sensors.urls")),
     path("api/v1/", include("games.urls")),
     path("api/v1/", include("exports.urls")),
+    path("api/v1/", include("notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     # Last: any other /api/ path is a JSON 404, with debug on as well as off.

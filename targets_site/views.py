@@ -5,7 +5,9 @@ import os
 import shutil
 import threading
 import uuid
+from datetime import datetime
 from pathlib import Path
+from typing import TypedDict
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,12 +22,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from storages.backends.s3 import S3Storage
 
 from targets_site.exceptions import error_body
+from targets_site.permissions import AllowAny
 
 logger = logging.getLogger("targets.health")
 
@@ -36,9 +38,12 @@ API_ROOT_ROUTES = {
     "readings": "reading-list",
     "plots": "plot-readings",
     "players": "player-list",
+    "rounds": "round-list",
     "scores": "score-list",
     "leaderboards": "leaderboard-list",
     "exports": "export-list",
+    "notification-channels": "notificationchannel-list",
+    "notifications": "notification-list",
     "token": "auth-token",
 }
 
@@ -70,7 +75,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
         logger.warning("readiness: export storage check failed", exc_info=True)
         checks["exports_storage"] = "unavailable"
     failed = sorted(name for name, state in checks.items() if state != "ok")
-    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    body: dict[str, object] = {"status": "unavailable" if failed else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
@@ -169,7 +174,14 @@ def handler500(request: HttpRequest) -> HttpResponse:
 # cache round trip, a storage probe that may be an S3 request) run at most once per this many
 # seconds per process, whatever the traffic.
 LANDING_HEALTH_SECONDS = 10
-_landing_health: dict[str, object] = {"at": None, "checks": []}
+
+
+class _LandingHealth(TypedDict):
+    at: datetime | None
+    checks: list[dict[str, object]]
+
+
+_landing_health: _LandingHealth = {"at": None, "checks": []}
 _landing_lock = threading.Lock()
 
 
@@ -211,7 +223,7 @@ def landing(request: HttpRequest) -> HttpResponse:
     with _landing_lock:
         checked_at = _landing_health["at"]
         if checked_at is None or (now - checked_at).total_seconds() >= LANDING_HEALTH_SECONDS:
-            _landing_health.update(at=now, checks=_landing_checks())
+            _landing_health.update({"at": now, "checks": _landing_checks()})
         context = {
             "checks": _landing_health["checks"],
             "checked_at": _landing_health["at"],

@@ -51,6 +51,14 @@ def local_exports(settings, tmp_path) -> Path:
     return root
 
 
+@pytest.fixture(autouse=True)
+def _demo_secrets_in_tmp(monkeypatch, tmp_path):
+    """seed_demo writes the device key it prints once; tests keep it out of the checkout's var/."""
+    import accounts.demo
+
+    monkeypatch.setattr(accounts.demo, "DEVICE_KEY_FILE", tmp_path / "demo-device-key.txt")
+
+
 @pytest.fixture
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"

@@ -10,49 +10,25 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.dateparse import parse_date, parse_datetime
-
 from exports.choices import FILTER_NAMES
 from exports.datasets.registry import Dataset
 from exports.formats import datetime_text
 from targets_site.errors import InvalidInput
-
-_TIME_HELP = "Use an ISO 8601 date or date-time, e.g. 2026-01-31T00:00:00Z."
+from targets_site.query import parse_datetime
 
 
 def filter_datetime(name: str, raw: Any) -> dt.datetime:
     """``raw`` (a date, or a date-time with an offset) as an aware UTC datetime.
 
-    A bare date is midnight UTC; a naive date-time is refused as ambiguous; a time that does not
-    exist in UTC (``9999-12-31T23:59:59-23:59`` is in year 10000 there) is refused too.
+    The query rule of ``targets_site.query``, with a bare date meaning midnight UTC (these
+    filters name days); a naive date-time is refused as ambiguous.
     """
-    if isinstance(raw, dt.datetime):
-        value: dt.datetime | None = raw
-    elif isinstance(raw, str) and len(raw) <= 64 and "\x00" not in raw:
-        text = raw.strip()
-        try:
-            # A bare date means midnight UTC (checked first: parse_datetime takes it as naive).
-            day = parse_date(text) if len(text) == 10 else None
-            if day is not None:
-                value = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)
-            else:
-                value = parse_datetime(text.replace("z", "Z"))
-        except ValueError:
-            value = None
-        if value is None:
-            raise InvalidInput.for_field(name, _TIME_HELP)
-    else:
-        raise InvalidInput.for_field(name, "Use an ISO 8601 date or date-time string.")
-    if value.tzinfo is None:
-        raise InvalidInput.for_field(
-            name, "Give a UTC offset (e.g. 2026-01-31T00:00:00Z): a naive time is ambiguous."
-        )
+    if isinstance(raw, dt.datetime) and raw.tzinfo is not None:
+        return raw.astimezone(dt.UTC)
     try:
-        return value.astimezone(dt.UTC)
-    except (OverflowError, ValueError):
-        raise InvalidInput.for_field(
-            name, "That time is outside the years 1-9999 once converted to UTC."
-        ) from None
+        return parse_datetime(raw, date_means_midnight_utc=True)
+    except ValueError as exc:
+        raise InvalidInput.for_field(name, str(exc)) from None
 
 
 def filters_clean(dataset: Dataset, raw: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import Model, QuerySet
+from django.db.models import DecimalField, Model, QuerySet
 
 from exports.choices import DATASET_NAMES
 from targets_site.errors import InvalidInput
@@ -60,16 +60,16 @@ class Dataset:
             names.append("mode")
         return tuple(names)
 
-    def queryset(self, filters: Mapping[str, Any]) -> QuerySet:
+    def queryset(self, filters: Mapping[str, Any]) -> QuerySet[Model]:
         """The dataset's rows under ``filters`` (already cleaned), in a stable order."""
         queryset = self.model._default_manager.all()
         if filters.get("since"):
             queryset = queryset.filter(**{f"{self.time_path}__gte": _as_datetime(filters["since"])})
         if filters.get("until"):
             queryset = queryset.filter(**{f"{self.time_path}__lt": _as_datetime(filters["until"])})
-        if filters.get("sensor"):
+        if self.sensor_path and filters.get("sensor"):
             queryset = queryset.filter(**{self.sensor_path: filters["sensor"]})
-        if filters.get("mode"):
+        if self.mode_path and filters.get("mode"):
             queryset = queryset.filter(**{self.mode_path: filters["mode"]})
         return queryset.order_by(*self.ordering)
 
@@ -77,10 +77,14 @@ class Dataset:
         """(max_digits, decimal_places) of a decimal column's model field."""
         if column.kind != "decimal":
             return None
-        model, *hops, name = [self.model, *column.path.split("__")]
+        model = self.model
+        *hops, name = column.path.split("__")
         for hop in hops:
-            model = model._meta.get_field(hop).related_model
+            related = model._meta.get_field(hop).related_model
+            assert isinstance(related, type), f"{hop} in {column.path} is not a relation"
+            model = related
         field = model._meta.get_field(name)
+        assert isinstance(field, DecimalField), f"{column.path} is not a DecimalField"
         return field.max_digits, field.decimal_places
 
     def rows(self, filters: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
@@ -186,7 +190,7 @@ _DEFINITIONS: tuple[Dataset, ...] = (
             _int("points"),
             _int("hits"),
             _int("misses"),
-            _int("duration_s"),
+            _float("duration_s"),
             _bool("verified"),
             _text("client_version"),
             _time("played_at"),

@@ -84,12 +84,8 @@ _JSON_SQL = {
     "float": "COALESCE(({0})::text, 'null')",
     "decimal": "COALESCE(to_json(({0})::text)::text, 'null')",
     "bool": "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' ELSE 'null' END",
-    # ISO 8601 UTC with Z; microseconds only when there are any (Python's isoformat).
-    "datetime": (
-        "COALESCE('\"' || to_char({0} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        " || CASE WHEN date_trunc('second', {0}) = {0} THEN ''"
-        " ELSE to_char({0} AT TIME ZONE 'UTC', '.US') END || 'Z\"', 'null')"
-    ),
+    # to_json's ISO 8601 (a UTC session: "+00:00") with Z, as formats.datetime_json_text.
+    "datetime": "COALESCE(replace(to_json({0})::text, '+00:00\"', 'Z\"'), 'null')",
 }
 
 
@@ -102,7 +98,9 @@ class JsonObjectLine(Func):
         super().__init__(*[F(column.path) for column in columns], output_field=TextField())
         self.columns = columns
 
-    def as_sql(self, compiler, connection, **extra_context):
+    # Builds its SQL itself: none of Func's template arguments (function, template, arg_joiner)
+    # apply, so the override leaves them out.
+    def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
         pieces: list[str] = []
         params: list[Any] = []
         for index, (column, source) in enumerate(

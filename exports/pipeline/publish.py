@@ -10,13 +10,16 @@ Neither overwrites: ``exists`` is asked before the upload (S3 has no portable "c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from django.core.files import File
 from django.core.files.storage import Storage
 
 from exports.choices import StorageKind
 from exports.storage import export_storage, transfer_config
+
+if TYPE_CHECKING:
+    from storages.backends.s3 import S3Storage
 
 _CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -41,11 +44,19 @@ class Publisher(Protocol):
     def remove(self, key: str) -> None: ...
 
 
-class _FinishedFile(File):
+if TYPE_CHECKING:
+    _BinaryFile = File[bytes]
+else:
+    _BinaryFile = File  # Django's File is generic only in its stubs
+
+
+class _FinishedFile(_BinaryFile):
     """A finished file on disk: FileSystemStorage moves it into place (one rename)."""
 
     def temporary_file_path(self) -> str:
-        return self.file.name
+        if self.file is None:  # File allows none; this one is always built on an open file
+            raise ValueError("The finished file is gone.")
+        return str(self.file.name)
 
 
 class LocalPublisher:
@@ -68,6 +79,8 @@ class LocalPublisher:
 
 
 class S3Publisher(LocalPublisher):
+    storage: S3Storage  # what export_storage gives for StorageKind.S3
+
     def publish(self, path: Path, key: str) -> None:
         # The stored bytes are the file's: a .gz export is application/gzip *without*
         # Content-Encoding, or HTTP clients would unpack the download and its sha256 would

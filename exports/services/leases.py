@@ -88,6 +88,7 @@ def leases_expire(*, fingerprint: str | None = None) -> list[int]:
         expired = expired.filter(fingerprint=fingerprint)
     failed: list[int] = []
     for export in expired.only("pk", "lease_expires_at"):
+        assert export.lease_expires_at is not None  # lease_expires_at__lt matched it
         expired_at = export.lease_expires_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
         reason = (
             f"Its worker stopped renewing the lease (expired {expired_at} UTC): "

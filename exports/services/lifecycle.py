@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -22,6 +23,7 @@ from exports.choices import TEXT_FORMATS, Format, Status, StorageKind
 from exports.datasets import dataset_get, filters_clean
 from exports.formats import WrittenFile
 from exports.models import Export
+from exports.notices import export_notify
 from exports.services.leases import lease_deadline
 from exports.storage import export_storage
 from targets_site.errors import Conflict, InvalidInput
@@ -80,13 +82,13 @@ def export_validate(
     }
 
 
-def export_request(*, requested_by=None, **request: Any) -> Export:
+def export_request(*, requested_by: User | None = None, **request: Any) -> Export:
     """Record a pending export for a worker (``run_exports``) to run."""
     fields = export_validate(**request)
     return Export.objects.create(status=Status.PENDING, requested_by=requested_by, **fields)
 
 
-def export_start(*, requested_by=None, **request: Any) -> Export:
+def export_start(*, requested_by: User | None = None, **request: Any) -> Export:
     """Record an export already running, for a run in this process (``export_data``).
 
     Raises ExportAlreadyRunning, recording nothing, when the same export is running.
@@ -183,6 +185,10 @@ def export_finish(
         ending = ending.filter(condition)
     with transaction.atomic():
         ended = bool(ending.update(**fields))
+        if ended:
+            # In the same transaction: export.succeeded / export.failed is queued exactly when
+            # the final status is written, never without it.
+            export_notify(export=Export.objects.get(pk=export.pk))
     if ended:
         logger.info("export %s %s %s", export.pk, status, reason)
     return ended

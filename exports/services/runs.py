@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from exports.choices import Status, StorageKind
@@ -123,7 +124,9 @@ def _remove_quietly(publisher: Publisher, key: str) -> None:
         logger.error("export cleanup: could not delete %s", key, exc_info=True)
 
 
-def export_run(*, progress: Progress | None = None, requested_by=None, **request: Any) -> Export:
+def export_run(
+    *, progress: Progress | None = None, requested_by: User | None = None, **request: Any
+) -> Export:
     """Validate, lock and run one export in this process (``export_data``)."""
     export = export_start(requested_by=requested_by, **request)
     return export_execute(export=export, progress=progress)

@@ -49,7 +49,8 @@ def schedule_validate(
     fields = export_validate(
         dataset=dataset, fmt=fmt, compress=compress, filters=filters, storage=storage
     )
-    return fields["filters"]
+    cleaned: dict[str, Any] = fields["filters"]
+    return cleaned
 
 
 _SCHEDULE_FIELDS = (
@@ -144,7 +145,7 @@ def _schedule_run(pk: int, now: dt.datetime) -> Export | None:
         window = {"until": now.isoformat()}
         if since is not None:
             window["since"] = since.isoformat()
-        request = {
+        request: dict[str, Any] = {
             "dataset": schedule.dataset,
             "fmt": schedule.format,
             "compress": schedule.gzip,

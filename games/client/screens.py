@@ -33,7 +33,16 @@ class Screen:
         self.font = pygame.font.Font(None, 30)
         self.small = pygame.font.Font(None, 24)
 
-    def text(self, text: str, pos: tuple[int, int], *, font=None, colour=HUD, centre=False):
+    def text(
+        self,
+        text: str,
+        pos: tuple[int, int],
+        *,
+        font: Any = None,
+        colour: tuple[int, int, int] = HUD,
+        centre: bool = False,
+    ) -> Any:
+        """Draw ``text`` at ``pos`` (its top-left, or its centre); returns its pygame Rect."""
         image = (font or self.font).render(text, True, colour)
         rect = image.get_rect()
         if centre:
@@ -86,39 +95,41 @@ def status_line(session: Session) -> str:
     return f"signed in as {session.username}"
 
 
-def prompt_password_in_window(pygame: Any, screen: Screen, username: str, clock: Any) -> str | None:
-    """Ask for the password in the window (masked). None when the player closes the window."""
-    typed = ""
-    pygame.key.start_text_input()
-    try:
-        while True:
-            for event in pygame.event.get():
-                if event.type == pygame.QUIT:
-                    return None
-                if event.type == pygame.KEYDOWN:
-                    if event.key == pygame.K_ESCAPE:
-                        return None
-                    if event.key in (pygame.K_RETURN, pygame.K_KP_ENTER) and typed:
-                        return typed
-                    if event.key == pygame.K_BACKSPACE:
-                        typed = typed[:-1]
-                elif event.type == pygame.TEXTINPUT:
-                    typed += event.text
-            screen.surface.fill(BACKGROUND)
-            screen.text("Targets", (rules.WIDTH // 2, 150), font=screen.big, centre=True)
-            screen.text(f"Password for {username}:", (rules.WIDTH // 2, 260), centre=True)
-            screen.text("*" * len(typed) + "_", (rules.WIDTH // 2, 300), centre=True)
+def draw_password(screen: Screen, username: str, typed: str, error: str | None) -> None:
+    """The sign-in prompt (masked), with why the last attempt was refused."""
+    centre = rules.WIDTH // 2
+    screen.text("Targets", (centre, 150), font=screen.big, centre=True)
+    screen.text(f"Password for {username}:", (centre, 260), centre=True)
+    screen.text("*" * len(typed) + "_", (centre, 300), centre=True)
+    screen.text(
+        "Enter to sign in - only a token is kept, never the password",
+        (centre, 360),
+        font=screen.small,
+        colour=DIM,
+        centre=True,
+    )
+    if error:
+        for index, line in enumerate(wrap(error, 70)[:4]):
             screen.text(
-                "Enter to sign in - only a token is kept, never the password",
-                (rules.WIDTH // 2, 360),
-                font=screen.small,
-                colour=DIM,
-                centre=True,
+                line, (centre, 410 + 26 * index), font=screen.small, colour=WARN, centre=True
             )
-            pygame.display.flip()
-            clock.tick(FPS)
-    finally:
-        pygame.key.stop_text_input()
+
+
+def draw_message(screen: Screen, title: str, line: str) -> None:
+    centre = rules.WIDTH // 2
+    screen.text(title, (centre, 250), font=screen.big, centre=True)
+    screen.text(line, (centre, 320), font=screen.small, colour=DIM, centre=True)
+
+
+def wrap(text: str, width: int) -> list[str]:
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return [*lines, line] if line else lines
 
 
 def draw_start(screen: Screen, args: argparse.Namespace, session: Session) -> None:
@@ -130,7 +141,7 @@ def draw_start(screen: Screen, args: argparse.Namespace, session: Session) -> No
         else "Hit the bullseye: 100 at the centre, 20 on the outer ring"
     )
     screen.text(goal, (centre, 230), centre=True)
-    screen.text(f"{args.duration} s round  -  player {args.user}", (centre, 270), centre=True)
+    screen.text(f"{args.duration:g} s round  -  player {args.user}", (centre, 270), centre=True)
     screen.text(
         "The bot is playing..." if args.autoplay else "Click or press Space to start",
         (centre, 340),
@@ -169,7 +180,12 @@ def draw_end(screen: Screen, game: rules.Round, session: Session) -> None:
     else:
         line, colour = "Sending score...", DIM
     screen.text(line, (rules.WIDTH // 2, 140), font=screen.small, colour=colour, centre=True)
-    screen.text("Leaderboard (verified)", (200, 180), colour=DIM)
+    if state.unreachable and not state.board_loaded:
+        screen.text("Leaderboard unavailable: the server did not answer.", (200, 180), colour=DIM)
+    elif state.auth_error and not state.board_loaded:
+        screen.text("Leaderboard unavailable: not signed in.", (200, 180), colour=DIM)
+    else:
+        screen.text("Leaderboard (verified)", (200, 180), colour=DIM)
     if state.board_loaded and state.board is not None:
         rows = state.board.get("results", [])
         for index, row in enumerate(rows[:10]):
@@ -187,7 +203,7 @@ def draw_end(screen: Screen, game: rules.Round, session: Session) -> None:
             f"Your rank: {me['rank']} ({me['points']} points)" if me else "You are not ranked yet"
         )
         screen.text(rank, (rules.WIDTH // 2, 520), centre=True, colour=WARN)
-    elif not state.unreachable:
+    elif not state.unreachable and not state.auth_error:
         screen.text("loading...", (200, 215), colour=DIM)
     screen.text(
         "Click, Space or Esc to leave",

@@ -1,7 +1,8 @@
-"""The client's conversation with the server: sign-in, offline queue, score, leaderboard.
+"""The client's conversation with the server: sign-in, rounds, offline queue, score, leaderboard.
 
-Everything that touches the network runs as a task on the ``NetworkWorker`` thread; the game loop
-calls ``update()`` once a frame to collect what has finished, and reads ``status`` to draw it.
+Everything that touches the network runs as a task on the ``NetworkWorker`` (one pooled thread);
+the game loop calls ``update()`` once a frame to collect what has finished, and reads ``state``
+to draw it.
 """
 
 from __future__ import annotations
@@ -10,21 +11,28 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from games.client.network import Api, NetworkWorker, ServerError, Unreachable
+from games.client.network import Api, BadAnswer, NetworkWorker, ServerError, Unreachable
 from games.client.storage import OfflineQueue, TokenStore
 
 
 @dataclass
 class SyncState:
     signed_in: bool = False
+    signing_in: bool = False
     auth_error: str | None = None
+    # The server refused the password (a field message to show), so the player is asked again.
+    sign_in_refused: bool = False
     unreachable: bool = False
+    unreachable_reason: str = ""
     sent: int = 0  # scores the server accepted this run (new or re-sent)
     rejected: int = 0
     last_score: dict[str, Any] | None = None  # the server's copy of this run's score
     board: dict[str, Any] | None = None
     me: dict[str, Any] | None = None
     board_loaded: bool = False
+    # The server-issued round for the next play (None: not asked, no answer, or offline).
+    round: dict[str, Any] | None = None
+    round_answered: bool = False
     messages: list[str] = field(default_factory=list)
 
 
@@ -46,6 +54,7 @@ class Session:
         self._password: str | None = None
         self._register = False
         self._saved = threading.Event()
+        self._closing = threading.Event()
 
     @property
     def needs_password(self) -> bool:
@@ -64,6 +73,8 @@ class Session:
         the start can still be signed in to when the round ends; it is never written to disk.
         """
         self._password, self._register = password, register
+        self.state.signing_in = True
+        self.state.sign_in_refused = False
 
         def exchange() -> str:
             if register:
@@ -89,29 +100,50 @@ class Session:
 
         self.worker.run("sign_in", task)
 
+    def request_round(self, *, mode: str, duration_s: float) -> None:
+        """Ask the server for a round (its seed); without an answer the round plays offline."""
+        self.state.round, self.state.round_answered = None, False
+
+        def task() -> dict[str, Any] | None:
+            if self.token is None:
+                return None
+            return self.api.new_round(self.token, mode, duration_s)
+
+        self.worker.run("round", task)
+
     def flush(self) -> None:
-        """Send every queued score of this user to this server, oldest first."""
+        """Send every queued score of this user to this server, oldest first.
+
+        A score leaves the queue only when the answer is its stored copy; the first answer that
+        is not (no server, a captive portal, a 503) stops the flush with the rest still queued.
+        """
 
         def task() -> list[tuple[str, str, Any]]:
             token = self.token
             if token is None:
                 return []
-            done = []
+            done: list[tuple[str, str, Any]] = []
             for entry in self.offline.pending(server=self.server, username=self.username):
+                if self._closing.is_set():
+                    break
                 payload = entry["payload"]
+                submission_id = payload["submission_id"]
                 try:
-                    _, body = self.api.submit(token, payload)
+                    body = self.api.submit(token, payload)
                 except ServerError as exc:
                     if exc.status == 401:
                         raise
-                    done.append(("rejected", payload["submission_id"], exc))
+                    done.append(("rejected", submission_id, exc))
                     self.offline.reject(
-                        payload["submission_id"],
+                        submission_id,
                         {"status": exc.status, "code": exc.code, "message": exc.message},
                     )
                     continue
-                self.offline.remove(payload["submission_id"])
-                done.append(("sent", payload["submission_id"], body))
+                except Unreachable as exc:
+                    done.append(("unreachable", submission_id, exc))
+                    break
+                self.offline.remove(submission_id)
+                done.append(("sent", submission_id, body))
             return done
 
         self.worker.run("flush", task)
@@ -130,7 +162,7 @@ class Session:
             self._saved.set()
 
         self.worker.run("save", save)
-        if self.token is None and self._password is not None and self.state.auth_error is None:
+        if self.token is None and self._password is not None and not self.state.sign_in_refused:
             # The server was unreachable at sign-in; it may be back now.
             self.sign_in(self._password, register=self._register)
         self.flush()
@@ -142,46 +174,87 @@ class Session:
 
         self.worker.run("board", board)
 
+    def close(self) -> None:
+        """Leaving: no new request starts; one in flight ends within its timeout."""
+        self._closing.set()
+        self.worker.stop()
+
     # --- results (collected on the game loop's thread) ------------------------------------
+
+    def _unreachable(self, error: BaseException) -> None:
+        state = self.state
+        reason = str(error) if isinstance(error, BadAnswer) else f"no answer from {self.server}"
+        if state.unreachable and reason != state.unreachable_reason:
+            state.messages.append(f"Server unreachable ({reason}).")
+        state.unreachable, state.unreachable_reason = True, reason
 
     def update(self) -> None:
         state = self.state
         for outcome in self.worker.poll():
             error = outcome.error
+            if outcome.name == "round":
+                state.round_answered = True
+            if outcome.name == "sign_in":
+                state.signing_in = False
             if isinstance(error, Unreachable):
-                state.unreachable = True
+                self._unreachable(error)
                 continue
-            if error is None and outcome.name in ("sign_in", "board"):
+            if error is None and outcome.name in ("sign_in", "board", "round"):
                 state.unreachable = False  # it answered: the server is back
-            if isinstance(error, ServerError) and error.status == 401:
+            if isinstance(error, ServerError) and error.status == 401 and outcome.name != "sign_in":
                 self.tokens.forget(self.server, self.username)
                 self.token = None
                 state.signed_in = False
                 state.auth_error = "The server refused the saved token; run again to sign in."
                 continue
             if outcome.name == "sign_in":
-                if error is None:
-                    state.signed_in = True
-                    state.auth_error = None
-                elif isinstance(error, ServerError):
-                    state.auth_error = f"Sign-in refused: {error.message}"
-                else:
-                    state.auth_error = f"Sign-in failed: {error}"
+                self._signed_in(error)
             elif outcome.name == "flush" and error is None:
-                for result, submission_id, body in outcome.value:
-                    if result == "sent":
-                        state.sent += 1
-                        if submission_id == self.submission_id:
-                            state.last_score = body
-                    else:
-                        state.rejected += 1
-                        state.messages.append(f"Score refused by the server: {body.message}")
+                self._flushed(outcome.value)
+            elif outcome.name == "round":
+                if error is None:
+                    state.round = outcome.value
+                else:
+                    state.messages.append(f"No round from the server ({error}); playing offline.")
             elif outcome.name == "board":
                 if error is None:
                     state.board, state.me = outcome.value
                     state.board_loaded = True
             elif error is not None:
                 state.messages.append(f"{outcome.name} failed: {error}")
+        for store in (self.tokens, self.offline):
+            state.messages.extend(store.notes)
+            store.notes.clear()
+
+    def _signed_in(self, error: BaseException | None) -> None:
+        state = self.state
+        if error is None:
+            state.signed_in = True
+            state.auth_error = None
+        elif isinstance(error, ServerError):
+            state.auth_error = f"Sign-in refused: {error.explain()}"
+            state.sign_in_refused = True
+            self._password = None
+        else:
+            state.auth_error = f"Sign-in failed: {error}"
+
+    def _flushed(self, results: list[tuple[str, str, Any]]) -> None:
+        state = self.state
+        for result, submission_id, body in results:
+            if result == "sent":
+                state.sent += 1
+                if submission_id == self.submission_id:
+                    state.last_score = body
+            elif result == "rejected":
+                state.rejected += 1
+                state.messages.append(f"Score refused by the server: {body.message}")
+            else:
+                self._unreachable(body)
+
+    def drain_messages(self) -> list[str]:
+        """Messages not shown yet (the loop prints them as they come)."""
+        messages, self.state.messages = self.state.messages, []
+        return messages
 
     def ensure_saved(self, timeout: float = 2.0) -> None:
         """Before exit: the round's score is on disk, even if the worker is stuck on the network."""

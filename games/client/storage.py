@@ -7,14 +7,16 @@ or a full disk leaves the previous version, never half a file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 
-def config_dir(environ: dict[str, str] | None = None) -> Path:
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
     environ = os.environ if environ is None else environ
     base = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "targets-client"
@@ -42,26 +44,70 @@ def _read_json(path: Path, default: Any) -> Any:
         return default
     except (OSError, ValueError):
         # A damaged file is set aside rather than crashing the game or being overwritten.
-        path.replace(path.with_suffix(path.suffix + ".damaged"))
+        set_aside(path)
         return default
 
 
+def set_aside(path: Path) -> Path:
+    """Move a file the client cannot use out of the way (``<name>.damaged``), keeping it."""
+    target = path.with_name(path.name + ".damaged")
+    with contextlib.suppress(FileNotFoundError):
+        path.replace(target)
+    return target
+
+
+def _is_token_map(data: Any) -> TypeGuard[dict[str, dict[str, str]]]:
+    return isinstance(data, dict) and all(
+        isinstance(server, str)
+        and isinstance(users, dict)
+        and all(isinstance(u, str) and isinstance(t, str) for u, t in users.items())
+        for server, users in data.items()
+    )
+
+
+def _is_queue_entry(data: Any, submission_id: str) -> bool:
+    return (
+        isinstance(data, dict)
+        and isinstance(data.get("server"), str)
+        and isinstance(data.get("username"), str)
+        and isinstance(data.get("payload"), dict)
+        and data["payload"].get("submission_id") == submission_id
+    )
+
+
 class TokenStore:
-    """``tokens.json``: ``{server_url: {username: token}}``, readable by the owner only."""
+    """``tokens.json``: ``{server_url: {username: token}}``, readable by the owner only.
+
+    A file of another shape (hand-edited, truncated by another program) is set aside and read as
+    empty: the player is asked to sign in again, and ``notes`` says why.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.path = directory / "tokens.json"
+        self.notes: list[str] = []
+
+    def _load(self) -> dict[str, dict[str, str]]:
+        existed = self.path.exists()
+        data = _read_json(self.path, {})
+        if existed and not self.path.exists():
+            self.notes.append(f"{self.path} was unreadable; set aside. Sign in again.")
+            return {}
+        if not _is_token_map(data):
+            moved = set_aside(self.path)
+            self.notes.append(f"{self.path} was not a token file; moved to {moved}. Sign in again.")
+            return {}
+        return data
 
     def get(self, server: str, username: str) -> str | None:
-        return _read_json(self.path, {}).get(server, {}).get(username)
+        return self._load().get(server, {}).get(username)
 
     def set(self, server: str, username: str, token: str) -> None:
-        tokens = _read_json(self.path, {})
+        tokens = self._load()
         tokens.setdefault(server, {})[username] = token
         atomic_write_json(self.path, tokens)
 
     def forget(self, server: str, username: str) -> None:
-        tokens = _read_json(self.path, {})
+        tokens = self._load()
         if tokens.get(server, {}).pop(username, None) is not None:
             atomic_write_json(self.path, tokens)
 
@@ -70,26 +116,54 @@ class OfflineQueue:
     """One file per unsent score, named by its submission_id.
 
     A score is written here before the first attempt to send it and removed only once the server
-    has answered 200/201, so a crash, a timeout or a lost answer never loses or doubles a score:
-    re-sending the same submission_id is idempotent on the server.
+    has answered with the stored score for that submission_id, so a crash, a timeout, a lost
+    answer or a captive portal's "200 OK" page never loses or doubles a score: re-sending the
+    same submission_id is idempotent on the server. A file that is not a queue entry (damaged,
+    or valid JSON of another shape) is moved to ``damaged/`` with a note, and the rest of the
+    queue still goes out.
     """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory / "queue"
         self.rejected = directory / "rejected"
+        self.damaged = directory / "damaged"
+        self.notes: list[str] = []
 
     def put(self, *, server: str, username: str, payload: dict[str, Any]) -> Path:
         path = self.directory / f"{payload['submission_id']}.json"
         atomic_write_json(path, {"server": server, "username": username, "payload": payload})
         return path
 
+    def _set_aside(self, path: Path) -> None:
+        self.damaged.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = self.damaged / path.name
+        try:
+            path.replace(target)
+        except FileNotFoundError:
+            return
+        self.notes.append(f"Queued score file {path.name} is damaged; moved to {target}.")
+
     def pending(self, *, server: str, username: str) -> list[dict[str, Any]]:
         if not self.directory.is_dir():
             return []
         entries = []
-        for path in sorted(self.directory.glob("*.json"), key=lambda p: p.stat().st_mtime):
-            entry = _read_json(path, None)
-            if entry and entry.get("server") == server and entry.get("username") == username:
+        paths = []
+        for path in self.directory.glob("*.json"):
+            try:
+                paths.append((path.stat().st_mtime, path.name, path))
+            except FileNotFoundError:
+                continue
+        for _, _, path in sorted(paths):
+            try:
+                entry = json.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                continue
+            except (OSError, ValueError):
+                entry = None
+            if not _is_queue_entry(entry, path.stem):
+                self._set_aside(path)
+                continue
+            if entry["server"] == server and entry["username"] == username:
                 entries.append(entry)
         return entries
 

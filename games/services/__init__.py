@@ -8,12 +8,14 @@ from games.services.leaderboards import (
     period_start,
 )
 from games.services.players import player_register
+from games.services.rounds import round_check_request, round_issue
 from games.services.scores import (
     PLAYED_AT_FUTURE_SKEW,
     PLAYED_AT_MAX_AGE,
     score_check_plausible,
     score_delete,
     score_flag,
+    score_review,
     score_submit,
     submission_digest,
 )
@@ -27,9 +29,12 @@ __all__ = [
     "leaderboard_rebuild_player",
     "period_start",
     "player_register",
+    "round_check_request",
+    "round_issue",
     "score_check_plausible",
     "score_delete",
     "score_flag",
+    "score_review",
     "score_submit",
     "submission_digest",
 ]

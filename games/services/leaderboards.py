@@ -6,8 +6,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
-from games.models import LeaderboardEntry, Period, Scope, Score, board_key
+from games.models import RANKED_REVIEW_STATUSES, LeaderboardEntry, Period, Scope, Score, board_key
 
 ALL_TIME_START = dt.date(1970, 1, 1)
 
@@ -19,7 +20,12 @@ def period_start(period: str, moment: dt.datetime) -> dt.date:
         return day
     if period == Period.WEEK:
         return day - dt.timedelta(days=day.weekday())
+    if period == Period.MONTH:
+        return day.replace(day=1)
     return ALL_TIME_START
+
+
+BOARD_PERIODS = (Period.ALL, Period.DAY, Period.WEEK, Period.MONTH)
 
 
 def _board_keys(*, mode: str, played_at: dt.datetime, verified: bool) -> list[str]:
@@ -27,7 +33,7 @@ def _board_keys(*, mode: str, played_at: dt.datetime, verified: bool) -> list[st
     return [
         board_key(mode, scope, period, period_start(period, played_at))
         for scope in scopes
-        for period in (Period.ALL, Period.DAY, Period.WEEK)
+        for period in BOARD_PERIODS
     ]
 
 
@@ -46,7 +52,7 @@ def _entry(
 
 def leaderboard_offer(*, score: Score) -> None:
     """Put a new score on each board where it beats its player's current best."""
-    if score.flagged:
+    if not score.ranked:
         return
     keys = _board_keys(mode=score.mode, played_at=score.played_at, verified=score.verified)
     current = {
@@ -54,27 +60,39 @@ def leaderboard_offer(*, score: Score) -> None:
         for entry in LeaderboardEntry.objects.filter(player_id=score.player_id, board__in=keys)
     }
     mine = (-score.points, score.played_at, score.pk)
+    new, changed = [], []
     for key in keys:
         entry = current.get(key)
         if entry is None:
-            _entry(
-                board=key,
-                player_id=score.player_id,
-                score_id=score.pk,
-                points=score.points,
-                played_at=score.played_at,
-            ).save()
+            new.append(
+                _entry(
+                    board=key,
+                    player_id=score.player_id,
+                    score_id=score.pk,
+                    points=score.points,
+                    played_at=score.played_at,
+                )
+            )
         elif mine < (entry.neg_points, entry.played_at, entry.score_id):
             entry.score = score
             entry.points = score.points
             entry.neg_points = -score.points
             entry.played_at = score.played_at
-            entry.save(update_fields=["score", "points", "neg_points", "played_at"])
+            changed.append(entry)
+    # One statement each, not one per board: a submission touches up to 8 boards.
+    if new:
+        LeaderboardEntry.objects.bulk_create(new)
+    if changed:
+        LeaderboardEntry.objects.bulk_update(
+            changed, ["score", "points", "neg_points", "played_at"]
+        )
 
 
-def _best_entries(
-    rows: Iterable[tuple[int, int, str, int, dt.datetime, bool]],
-) -> Iterable[LeaderboardEntry]:
+# A score as _ROW_FIELDS reads it: id, player_id, mode, points, played_at, verified.
+ScoreRow = tuple[int, int, str, int, dt.datetime, bool]
+
+
+def _best_entries(rows: Iterable[ScoreRow]) -> Iterable[LeaderboardEntry]:
     """Board rows from scores sorted best first per (player, mode): the first per key wins."""
     seen: set[tuple[int, str]] = set()
     for score_id, player_id, mode, points, played_at, verified in rows:
@@ -91,15 +109,21 @@ def _best_entries(
             )
 
 
+def _ranked_scores() -> QuerySet[Score]:
+    """Scores that may stand on a board: not flagged, not in review, not rejected."""
+    return Score.objects.filter(flagged=False, review_status__in=RANKED_REVIEW_STATUSES)
+
+
 _BEST_FIRST = ["player", "mode", "-points", "played_at", "id"]
 _ROW_FIELDS = ["id", "player_id", "mode", "points", "played_at", "verified"]
 
 
 def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
-    """Recompute one player's rows on every board of a mode from their unflagged scores."""
+    """Recompute one player's rows on every board of a mode from their ranked scores."""
     LeaderboardEntry.objects.filter(player_id=player_id, board__startswith=f"{mode}:").delete()
     rows = (
-        Score.objects.filter(player_id=player_id, mode=mode, flagged=False)
+        _ranked_scores()
+        .filter(player_id=player_id, mode=mode)
         .order_by(*_BEST_FIRST)
         .values_list(*_ROW_FIELDS)
     )
@@ -107,7 +131,8 @@ def leaderboard_rebuild_player(*, player_id: int, mode: str) -> None:
 
 
 # PostgreSQL rebuilds in one statement: the same keys as _board_keys/period_start (UTC day,
-# ISO week from Monday, 1970-01-01 for all time) and the same order as _BEST_FIRST.
+# ISO week from Monday, month, 1970-01-01 for all time), the same scores as _ranked_scores and
+# the same order as _BEST_FIRST.
 _REBUILD_SQL = """
 INSERT INTO games_leaderboardentry (board, player_id, score_id, points, neg_points, played_at)
 SELECT DISTINCT ON (board, player_id) board, player_id, id, points, -points, played_at
@@ -117,12 +142,14 @@ FROM (
                CASE p.period
                    WHEN 'all' THEN DATE '1970-01-01'
                    WHEN 'day' THEN (s.played_at AT TIME ZONE 'UTC')::date
+                   WHEN 'month' THEN date_trunc('month', s.played_at AT TIME ZONE 'UTC')::date
                    ELSE date_trunc('week', s.played_at AT TIME ZONE 'UTC')::date
                END, 'YYYY-MM-DD') AS board
     FROM games_score s
     CROSS JOIN (VALUES ('any'), ('verified')) AS sc(scope)
-    CROSS JOIN (VALUES ('all'), ('day'), ('week')) AS p(period)
-    WHERE NOT s.flagged AND (sc.scope = 'any' OR s.verified)
+    CROSS JOIN (VALUES ('all'), ('day'), ('week'), ('month')) AS p(period)
+    WHERE NOT s.flagged AND s.review_status IN ('none', 'approved')
+      AND (sc.scope = 'any' OR s.verified)
 ) AS keyed
 ORDER BY board, player_id, points DESC, played_at, id
 """
@@ -131,7 +158,7 @@ ORDER BY board, player_id, points DESC, played_at, id
 def leaderboard_rebuild(
     *,
     batch_size: int = 5000,
-    wrap: Callable[[Iterable[tuple], int], Iterable[tuple]] | None = None,
+    wrap: Callable[[Iterable[ScoreRow], int], Iterable[ScoreRow]] | None = None,
 ) -> int:
     """Recompute every board from the scores (after a bulk load); returns the rows written.
 
@@ -144,16 +171,16 @@ def leaderboard_rebuild(
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute(_REBUILD_SQL)
-                return cursor.rowcount
+                return int(cursor.rowcount)
         return _leaderboard_rebuild_streamed(batch_size=batch_size, wrap=wrap)
 
 
 def _leaderboard_rebuild_streamed(
-    *, batch_size: int, wrap: Callable[[Iterable[tuple], int], Iterable[tuple]] | None
+    *, batch_size: int, wrap: Callable[[Iterable[ScoreRow], int], Iterable[ScoreRow]] | None
 ) -> int:
     written = 0
-    scores = Score.objects.filter(flagged=False)
-    rows: Iterable[tuple] = (
+    scores = _ranked_scores()
+    rows: Iterable[ScoreRow] = (
         scores.order_by(*_BEST_FIRST).values_list(*_ROW_FIELDS).iterator(chunk_size=batch_size)
     )
     if wrap is not None:
@@ -161,7 +188,7 @@ def _leaderboard_rebuild_streamed(
     batch: list[LeaderboardEntry] = []
     # Rows arrive grouped by player: the "seen" set only ever needs one player's keys.
     current_player = None
-    group: list[tuple] = []
+    group: list[ScoreRow] = []
     for row in rows:
         if row[1] != current_player:
             batch.extend(_best_entries(group))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.models import AbstractBaseUser
@@ -30,7 +32,7 @@ def player_register(*, username: str, password: str) -> tuple[AbstractBaseUser, 
     return user, token.key
 
 
-def _token_model():
+def _token_model() -> type[Any]:
     # The API token is a row of the authtoken app, looked up like any other installed model
     # (as get_user_model does), so this service stays free of the HTTP framework's code.
     return apps.get_model("authtoken", "Token")

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from games import rules
-from games.models import Mode, Score
+from games import human_limits, rules
+from games.models import Mode, ReviewStatus, Round, Score, UnverifiedReason
 from games.services.leaderboards import leaderboard_offer, leaderboard_rebuild_player
 from targets_site import metrics
 from targets_site.errors import InvalidInput, Unprocessable
@@ -23,6 +24,8 @@ from targets_site.errors import InvalidInput, Unprocessable
 PLAYED_AT_FUTURE_SKEW = dt.timedelta(minutes=5)
 # The offline queue may hold a score for a while, but not for ever.
 PLAYED_AT_MAX_AGE = dt.timedelta(days=90)
+# The API's cap on a score's per-shot list (target.png draws them).
+MAX_STORED_SHOTS = 1000
 
 
 def submission_digest(body: Any) -> str:
@@ -56,10 +59,10 @@ def score_check_plausible(*, data: dict[str, Any], now: dt.datetime) -> None:
     if points < least:
         message = f"{hits} hits in {mode} are worth at least {least} points."
         raise _reject("points_below_hits", message, "points")
-    most_shots = rules.MAX_SHOTS_PER_SECOND * duration
+    most_shots = math.ceil(rules.MAX_SHOTS_PER_SECOND * duration)
     if hits + data["misses"] > most_shots:
         message = (
-            f"At most {rules.MAX_SHOTS_PER_SECOND} shots a second ({most_shots} in {duration} s)."
+            f"At most {rules.MAX_SHOTS_PER_SECOND} shots a second ({most_shots} in {duration:g} s)."
         )
         raise _reject("shot_rate_exceeded", message, "hits")
     played_at = data["played_at"]
@@ -105,9 +108,7 @@ def _replay_check(*, data: dict[str, Any]) -> rules.RoundResult | None:
         raise InvalidInput.for_field("replay", exc.message, code=exc.code) from None
 
 
-def _existing_submission(
-    *, player: AbstractBaseUser, submission_id: Any, digest: str
-) -> Score | None:
+def _existing_submission(*, player: User, submission_id: Any, digest: str) -> Score | None:
     existing = Score.objects.filter(submission_id=submission_id).first()
     if existing is None:
         return None
@@ -119,25 +120,80 @@ def _existing_submission(
     return existing
 
 
-def score_submit(
-    *, player: AbstractBaseUser, data: dict[str, Any], digest: str
-) -> tuple[Score, bool]:
+def _claim_round(
+    *, player: User, data: dict[str, Any], now: dt.datetime
+) -> tuple[Round | None, str]:
+    """The round the score names, locked, and what is wrong with it ("" when nothing).
+
+    A round of this player's is used up by the first score that names it, whatever its verdict,
+    so a round can never verify twice. Call inside the submission's transaction.
+    """
+    round_id = data.get("round_id")
+    if round_id is None:
+        return None, UnverifiedReason.NO_ROUND
+    game_round = Round.objects.select_for_update().filter(pk=round_id).first()
+    if game_round is None:
+        return None, UnverifiedReason.ROUND_UNKNOWN
+    if game_round.player_id != player.pk:
+        return None, UnverifiedReason.ROUND_NOT_YOURS
+    if Score.objects.filter(game_round=game_round).exists():
+        return None, UnverifiedReason.ROUND_USED
+    replay = data.get("replay") or {}
+    if game_round.mode != data["mode"] or game_round.duration_s != data["duration_s"]:
+        return game_round, UnverifiedReason.ROUND_MISMATCH
+    if replay and replay.get("seed") != game_round.seed:
+        return game_round, UnverifiedReason.SEED_MISMATCH
+    if now < game_round.ends_at:
+        return game_round, UnverifiedReason.TOO_EARLY
+    return game_round, ""
+
+
+def _verdict(
+    *, data: dict[str, Any], replayed: rules.RoundResult | None, round_reason: str
+) -> tuple[str, list[human_limits.Finding]]:
+    """(unverified reason or "", human-limit findings) for a score and its re-run."""
+    if replayed is None:
+        return UnverifiedReason.NO_REPLAY, []
+    matches = (replayed.points, replayed.hits, replayed.misses) == (
+        data["points"],
+        data["hits"],
+        data["misses"],
+    )
+    if not matches:
+        return round_reason or UnverifiedReason.REPLAY_MISMATCH, []
+    replay = data["replay"]
+    findings = human_limits.human_limits_check(
+        mode=data["mode"], seed=replay["seed"], tick_rate=replay["tick_rate"], shots=replayed.shots
+    )
+    if round_reason:
+        return round_reason, findings
+    return (UnverifiedReason.HUMAN_LIMITS if findings else ""), findings
+
+
+def score_submit(*, player: User, data: dict[str, Any], digest: str) -> tuple[Score, bool]:
     """Store a round's score once per submission_id; returns (score, created).
 
     A retry of the same body returns the stored score; the same id with another body is 422.
     The unique constraint on submission_id, not the read before it, is what makes concurrent
     duplicates store one row.
+
+    ``verified`` needs all of: a replay that re-runs to exactly the claimed points, hits and
+    misses; the round it names issued by this server to this player for this mode and duration,
+    with the replay's seed, not used before, and ended by now; and shots within the human limits.
+    A matching replay beyond those limits is stored for review and ranks nowhere until approved.
     """
     existing = _existing_submission(
         player=player, submission_id=data["submission_id"], digest=digest
     )
     if existing is not None:
         return existing, False
-    score_check_plausible(data=data, now=timezone.now())
+    now = timezone.now()
+    score_check_plausible(data=data, now=now)
     replayed = _replay_check(data=data)
     shots = data.get("shots")
-    if shots is None and replayed is not None and len(replayed.shots) <= 1000:
-        shots = [shot.as_detail() for shot in replayed.shots]
+    if replayed is not None:
+        # What the server saw, never the client's picture of it.
+        shots = [shot.as_detail() for shot in replayed.shots[:MAX_STORED_SHOTS]]
     score = Score(
         player=player,
         mode=data["mode"],
@@ -156,15 +212,18 @@ def score_submit(
         score.replay_points = replayed.points
         score.replay_hits = replayed.hits
         score.replay_misses = replayed.misses
-        score.verified = (replayed.points, replayed.hits, replayed.misses) == (
-            score.points,
-            score.hits,
-            score.misses,
-        )
     try:
         with transaction.atomic():
             # One player's submissions queue here, so their leaderboard rows never race.
             get_user_model().objects.select_for_update().filter(pk=player.pk).first()
+            game_round, round_reason = _claim_round(player=player, data=data, now=now)
+            reason, findings = _verdict(data=data, replayed=replayed, round_reason=round_reason)
+            score.game_round = game_round
+            score.unverified_reason = reason
+            score.verified = reason == ""
+            if findings:
+                score.review_status = ReviewStatus.REVIEW
+                score.review_reason = "\n".join(f"{f.code}: {f.message}" for f in findings)
             score.save()
             leaderboard_offer(score=score)
             metrics.score_submitted(verified=score.verified)
@@ -176,6 +235,34 @@ def score_submit(
             raise
         return existing, False
     return score, True
+
+
+@transaction.atomic
+def score_review(*, score_ids: Iterable[int], approve: bool, reviewer: User | None = None) -> int:
+    """Approve or reject scores waiting for review; returns how many changed.
+
+    Approved: it ranks, and it is verified when the human limits were the only thing wrong.
+    Rejected: it ranks nowhere, not even on the every-score board.
+    """
+    scores = list(
+        Score.objects.select_for_update().filter(
+            pk__in=list(score_ids), review_status=ReviewStatus.REVIEW
+        )
+    )
+    now = timezone.now()
+    for score in scores:
+        score.review_status = ReviewStatus.APPROVED if approve else ReviewStatus.REJECTED
+        score.reviewed_by = reviewer
+        score.reviewed_at = now
+        if approve and score.unverified_reason == UnverifiedReason.HUMAN_LIMITS:
+            score.unverified_reason = ""
+            score.verified = True
+    Score.objects.bulk_update(
+        scores, ["review_status", "reviewed_by", "reviewed_at", "unverified_reason", "verified"]
+    )
+    for player_id, mode in {(score.player_id, score.mode) for score in scores}:
+        leaderboard_rebuild_player(player_id=player_id, mode=mode)
+    return len(scores)
 
 
 @transaction.atomic

@@ -23,12 +23,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from sensors.models import Alert, Reading, ReadingMark, Sensor, ThresholdCursor
-from sensors.thresholds import Episode, EvaluatorState, Pending, evaluate
+from sensors.services.notices import alert_notify, alert_remind
+from sensors.thresholds import (
+    Episode,
+    EvaluatorState,
+    Pending,
+    evaluate,
+    evaluate_silence,
+    silence_contradicted,
+)
 from targets_site.errors import Conflict
 
 logger = logging.getLogger("targets.sensors")
@@ -43,6 +52,7 @@ class EvaluationSummary:
     closed: int = 0
     updated: int = 0
     withdrawn: int = 0
+    notifications: int = 0
     rewound: list[str] = field(default_factory=list)
 
     def add(self, other: EvaluationSummary) -> None:
@@ -52,6 +62,7 @@ class EvaluationSummary:
         self.closed += other.closed
         self.updated += other.updated
         self.withdrawn += other.withdrawn
+        self.notifications += other.notifications
         self.rewound.extend(other.rewound)
 
 
@@ -72,47 +83,83 @@ def alert_evaluate_sensor(*, sensor_id: int) -> EvaluationSummary:
         # The row lock makes concurrent runs (cron on several machines) take turns per sensor.
         # NO KEY UPDATE: it does not wait for ingests, which hold KEY SHARE on their sensors.
         sensor = Sensor.objects.select_for_update(no_key=True).get(pk=sensor_id)
-        cursor, _ = ThresholdCursor.objects.get_or_create(sensor=sensor)
         marks = list(ReadingMark.objects.filter(sensor=sensor).values_list("id", "min_timestamp"))
-        if not marks:
-            return summary
-        summary.sensors = 1
-        earliest = min(timestamp for _, timestamp in marks)
-        rule = sensor.rule
+        if marks:
+            _evaluate_new_readings(sensor, marks, summary)
+        if sensor.max_silence is not None:
+            _evaluate_silence(sensor, summary)
+        # Under the same lock, so two runs never remind a channel twice for one period.
         open_alert = Alert.objects.filter(sensor=sensor, closed_at__isnull=True).first()
-
-        if cursor.evaluated_until is None or earliest > cursor.evaluated_until:
-            state = EvaluatorState(
-                open=_episode_of(open_alert) if open_alert else None,
-                pending=_pending_of(cursor),
-                last_timestamp=cursor.evaluated_until,
-            )
-            since = cursor.evaluated_until
-            stored = [open_alert] if open_alert else []
-        else:
-            since = _idle_point_before(sensor, earliest)
-            state = EvaluatorState(last_timestamp=since)
-            stored_qs = Alert.objects.filter(sensor=sensor)
-            if since is not None:
-                stored_qs = stored_qs.filter(opened_at__gt=since)
-            stored = list(stored_qs.order_by("opened_at", "id"))
-            summary.rewound.append(sensor.code)
-
-        result = evaluate(rule, _readings_after(sensor, since), state)
-        summary.readings = result.evaluated
-        _reconcile(sensor, stored, result.episodes, summary)
-
-        final = result.state
-        cursor.evaluated_until = final.last_timestamp
-        pending = final.pending
-        cursor.pending_kind = pending.kind if pending else ""
-        cursor.pending_since = pending.since if pending else None
-        cursor.pending_last_at = pending.last_at if pending else None
-        cursor.pending_peak = pending.peak_value if pending else None
-        cursor.pending_count = pending.reading_count if pending else 0
-        cursor.save()
-        ReadingMark.objects.filter(id__in=[mark_id for mark_id, _ in marks]).delete()
+        if open_alert is not None:
+            summary.notifications += alert_remind(sensor=sensor, alert=open_alert)
     return summary
+
+
+def _evaluate_new_readings(
+    sensor: Sensor, marks: list[tuple[int, datetime]], summary: EvaluationSummary
+) -> None:
+    cursor, _ = ThresholdCursor.objects.get_or_create(sensor=sensor)
+    summary.sensors = 1
+    earliest = min(timestamp for _, timestamp in marks)
+    rule = sensor.rule
+    open_alert = Alert.objects.filter(sensor=sensor, closed_at__isnull=True).first()
+    carried = EvaluatorState(
+        open=_episode_of(open_alert) if open_alert else None,
+        pending=_pending_of(cursor),
+        last_timestamp=cursor.evaluated_until,
+    )
+    in_order = cursor.evaluated_until is None or earliest > cursor.evaluated_until
+    # A reading dated before an open silent alert began (sent late by its device) undoes the
+    # silence: evaluate again from before it, like any late reading.
+    if in_order and not silence_contradicted(carried, earliest):
+        state = carried
+        since = cursor.evaluated_until
+        stored = [open_alert] if open_alert else []
+    else:
+        since = _idle_point_before(sensor, earliest)
+        state = EvaluatorState(last_timestamp=since)
+        stored_qs = Alert.objects.filter(sensor=sensor)
+        if since is not None:
+            stored_qs = stored_qs.filter(opened_at__gt=since)
+        stored = list(stored_qs.order_by("opened_at", "id"))
+        summary.rewound.append(sensor.code)
+
+    result = evaluate(rule, _readings_after(sensor, since), state)
+    summary.readings = result.evaluated
+    _reconcile(sensor, stored, result.episodes, summary)
+
+    final = result.state
+    cursor.evaluated_until = final.last_timestamp
+    pending = final.pending
+    cursor.pending_kind = pending.kind if pending else ""
+    cursor.pending_since = pending.since if pending else None
+    cursor.pending_last_at = pending.last_at if pending else None
+    cursor.pending_peak = pending.peak_value if pending else None
+    cursor.pending_count = pending.reading_count if pending else 0
+    cursor.save()
+    ReadingMark.objects.filter(id__in=[mark_id for mark_id, _ in marks]).delete()
+
+
+def _evaluate_silence(sensor: Sensor, summary: EvaluationSummary) -> None:
+    """Open a silent alert (closing an open high/low one at the last reading) when the sensor
+    has not reported for ``max_silence`` seconds (``thresholds.evaluate_silence``)."""
+    cursor, _ = ThresholdCursor.objects.get_or_create(sensor=sensor)
+    open_alert = Alert.objects.filter(sensor=sensor, closed_at__isnull=True).first()
+    state = EvaluatorState(
+        open=_episode_of(open_alert) if open_alert else None,
+        pending=_pending_of(cursor),
+        last_timestamp=cursor.evaluated_until,
+    )
+    result = evaluate_silence(
+        sensor.rule, state, now=timezone.now(), watched_since=sensor.created_at
+    )
+    if not result.episodes:
+        return
+    _reconcile(sensor, [open_alert] if open_alert else [], result.episodes, summary)
+    cursor.pending_kind = ""
+    cursor.pending_since = cursor.pending_last_at = cursor.pending_peak = None
+    cursor.pending_count = 0
+    cursor.save()
 
 
 def _episode_of(alert: Alert) -> Episode:
@@ -143,9 +190,14 @@ def _readings_after(sensor: Sensor, since: datetime | None) -> Iterator[tuple[da
 
 
 def _covering_alert(sensor: Sensor, moment: datetime) -> Alert | None:
+    ends_after = Q(closed_at__gt=moment)
+    if sensor.max_silence is not None:
+        # A silence closes an alert *at* its last reading, where nothing was idle: a late
+        # reading in the gap can continue that alert. Such a reading is covered too.
+        ends_after |= Q(closed_at=moment)
     return (
         Alert.objects.filter(sensor=sensor, opened_at__lte=moment)
-        .filter(Q(closed_at__isnull=True) | Q(closed_at__gt=moment))
+        .filter(Q(closed_at__isnull=True) | ends_after)
         .order_by("opened_at")
         .first()
     )
@@ -206,7 +258,7 @@ def _reconcile(
     pairs.sort(key=lambda pair: pair[1].closed_at is None)
     for alert, episode in pairs:
         if alert is None:
-            Alert.objects.create(
+            alert = Alert.objects.create(
                 sensor=sensor,
                 kind=episode.kind,
                 opened_at=episode.opened_at,
@@ -215,8 +267,12 @@ def _reconcile(
                 reading_count=episode.reading_count,
             )
             summary.opened += 1
+            summary.notifications += alert_notify(event="alert.opened", sensor=sensor, alert=alert)
             if episode.closed_at is not None:
                 summary.closed += 1
+                summary.notifications += alert_notify(
+                    event="alert.closed", sensor=sensor, alert=alert
+                )
             continue
         changes = {
             name: getattr(episode, name)
@@ -225,16 +281,22 @@ def _reconcile(
         }
         if not changes:
             continue
+        event = None
         if alert.closed_at is None and episode.closed_at is not None:
             summary.closed += 1
+            event = "alert.closed"
         else:
             summary.updated += 1
+            if alert.closed_at is not None and episode.closed_at is None:
+                event = "alert.opened"  # late readings reopened it
         for name, value in changes.items():
             setattr(alert, name, value)
         alert.save(update_fields=[*changes, "updated_at"])
+        if event is not None:
+            summary.notifications += alert_notify(event=event, sensor=sensor, alert=alert)
 
 
-def alert_acknowledge(*, alert_id: int, user) -> Alert:
+def alert_acknowledge(*, alert_id: int, user: User) -> Alert:
     """Record that ``user`` has seen the alert; acknowledging twice is a 409."""
     with transaction.atomic():
         alert = (

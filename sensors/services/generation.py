@@ -21,7 +21,7 @@ def readings_generate(
     count: int,
     spec: SineSpec,
     seed: int,
-    on_chunk: Callable[[int], None] | None = None,
+    on_chunk: Callable[[int], object] | None = None,
 ) -> IngestResult:
     """Store a seeded sine-plus-noise series for ``sensor``; existing timestamps are kept."""
     # numpy, imported where it is used: the admin imports these services in every command.

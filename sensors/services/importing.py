@@ -18,15 +18,17 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import TextIO
+from typing import Any, TextIO
 
 from sensors.models import Sensor
-from sensors.parsing import parse_timestamp, parse_value_text
-from sensors.services.ingest import ReadingRow, ReadingWriter, write_readings
+from sensors.parsing import ReadingRow, parse_timestamp, parse_value_text, readings_from_csv
+from sensors.services.ingest import ReadingWriter, write_readings
 from targets_site.errors import InvalidInput
 
 _CHUNK = 10_000
+# Lines are parsed a few hundred at a time: one call per batch rather than per line, and the
+# batch is still in the CPU cache when it is parsed (10,000 at a time was 40% slower).
+_PARSE_LINES = 500
 LONG_HEADER = ["timestamp", "sensor", "value"]
 
 
@@ -55,7 +57,7 @@ def readings_import(
     *,
     stream: TextIO,
     max_errors: int = 20,
-    on_lines: Callable[[int], None] | None = None,
+    on_lines: Callable[[int], object] | None = None,
 ) -> ImportSummary:
     """Import readings from an open text stream; raises ReadingsImportError naming bad lines."""
     # The header is read on its own so the body can be re-read from ``body_start``.
@@ -79,16 +81,14 @@ def readings_import(
         if sorted(lowered) == sorted(LONG_HEADER)
         else None
     )
-    reorder = order is not None and order != [0, 1, 2]
+    reorder = order if order is not None and order != [0, 1, 2] else None
     if order is not None:
         layout = "long"
-        columns: list[int | None] = []
+        columns: list[int] = []
     elif header and header[0].lower() == "timestamp" and len(header) > 1:
         layout = "wide"
-        columns = [known.get(code) for code in header[1:]]
-        unknown = [
-            code for code, sensor_id in zip(header[1:], columns, strict=True) if not sensor_id
-        ]
+        found = [known.get(code) for code in header[1:]]
+        unknown = [code for code, sensor_id in zip(header[1:], found, strict=True) if not sensor_id]
         duplicated = sorted({code for code in header[1:] if header[1:].count(code) > 1})
         if unknown:
             errors.append((1, f"Unknown sensor codes in the header: {', '.join(unknown[:10])}."))
@@ -96,6 +96,7 @@ def readings_import(
             errors.append((1, f"Sensor codes repeated in the header: {', '.join(duplicated)}."))
         if errors:
             raise ReadingsImportError(errors)
+        columns = [sensor_id for sensor_id in found if sensor_id]  # every one is known here
     else:
         raise ReadingsImportError(
             [
@@ -110,72 +111,80 @@ def readings_import(
     body_start = stream.tell()
     counts = {"lines": 0, "readings": 0}
 
+    if layout == "long":
+        batch_lines = _PARSE_LINES
+
+        def parse(lines: list[list[str]]) -> list[ReadingRow]:
+            return readings_from_csv(lines, known=known)
+    else:
+        batch_lines = max(1, _PARSE_LINES // len(columns))
+
+        def parse(lines: list[list[str]]) -> list[ReadingRow]:
+            return _wide_rows(lines, columns)
+
     def produce(writer: ReadingWriter) -> None:
         # Runs twice when a direct COPY meets readings already stored: start from the top.
         stream.seek(body_start)
         reader = csv.reader(stream)
         counts["lines"] = counts["readings"] = 0
         errors: list[tuple[int, str]] = []
-        truncated = False
+        # Lines wait here, with their numbers, to be parsed a batch at a time.
+        waiting: list[list[str]] = []
+        numbers: list[int] = []
         chunk: list[ReadingRow] = []
-        fromisoformat = datetime.fromisoformat
+
+        def take_waiting() -> bool:
+            """Parse the waiting lines, writing while no line was bad; False: stop reading."""
+            nonlocal chunk
+            try:
+                parsed = parse(waiting)
+            except InvalidInput as exc:
+                for number, problem in zip(numbers, exc.details, strict=True):
+                    if problem:
+                        errors.append((number, problem))
+                        if len(errors) >= max_errors:
+                            return False
+                return True
+            finally:
+                waiting.clear()
+                numbers.clear()
+            if not errors:  # after a bad line, reading goes on only to report more of them
+                counts["readings"] += len(parsed)
+                chunk += parsed
+                if len(chunk) >= _CHUNK:
+                    writer.write(chunk)
+                    chunk = []
+            return True
+
+        stopped = False  # at max_errors bad lines
         while True:
             try:
                 row = next(reader)
             except StopIteration:
                 break
             except csv.Error as exc:
-                errors.append((reader.line_num + 1, f"Unreadable line: {exc}."))
+                stopped = not take_waiting()
+                if not stopped:
+                    errors.append((reader.line_num + 1, f"Unreadable line: {exc}."))
                 break
-            line = reader.line_num + 1  # + the header line, read before
             counts["lines"] += 1
             if on_lines is not None and counts["lines"] % _CHUNK == 0:
                 on_lines(_CHUNK)
             if not row:
                 continue  # a blank line
-            if reorder and len(row) == 3:
-                row = [row[order[0]], row[order[1]], row[order[2]]]  # type: ignore[index]
-            if layout == "long" and not errors:
-                # The common case inline (this loop runs once per line of a million-line file);
-                # anything unusual goes to _long_row, which accepts or explains it.
-                try:
-                    raw_timestamp, code, raw_value = row
-                    timestamp = fromisoformat(raw_timestamp)
-                    value = float(raw_value)
-                    # value - value is NaN for NaN and ±inf; years 1 and 9999 may not survive
-                    # the move to UTC, so the slow path checks those.
-                    if (
-                        timestamp.tzinfo is not None
-                        and value - value == 0
-                        and (1 < timestamp.year < 9999)
-                    ):
-                        chunk.append((known[code], timestamp, value))
-                        counts["readings"] += 1
-                        if len(chunk) >= _CHUNK:
-                            writer.write(chunk)
-                            chunk = []
-                        continue
-                except (ValueError, KeyError):
-                    pass
-            try:
-                parsed = _long_row(row, known) if layout == "long" else _wide_row(row, columns)
-            except ValueError as exc:
-                errors.append((line, str(exc)))
-                if len(errors) >= max_errors:
-                    truncated = True
-                    break
-                continue
-            if errors:
-                continue  # keep reading only to report more bad lines
-            counts["readings"] += len(parsed)
-            chunk.extend(parsed)
-            if len(chunk) >= _CHUNK:
-                writer.write(chunk)
-                chunk = []
+            if reorder is not None and len(row) == 3:
+                row = [row[reorder[0]], row[reorder[1]], row[reorder[2]]]
+            waiting.append(row)
+            numbers.append(reader.line_num + 1)  # + the header line, read before
+            if len(waiting) >= batch_lines and not take_waiting():
+                stopped = True
+                break
+        if waiting and not stopped:
+            stopped = not take_waiting()
         if on_lines is not None and counts["lines"] % _CHUNK:
             on_lines(counts["lines"] % _CHUNK)
         if errors:
-            raise ReadingsImportError(errors, truncated)
+            raise ReadingsImportError(errors, truncated=stopped)
         writer.write(chunk)
 
     writer = write_readings(produce)
@@ -184,18 +193,7 @@ def readings_import(
     )
 
 
-def _long_row(row: list[str], known: dict[str, int]) -> list[ReadingRow]:
-    if len(row) != 3:
-        raise ValueError(f"Expected 3 fields (timestamp,sensor,value), found {len(row)}.")
-    raw_timestamp, code, raw_value = row
-    sensor_id = known.get(code.strip())
-    if sensor_id is None:
-        raise ValueError(f"Unknown sensor code {code.strip()[:60]!r}.")
-    timestamp = parse_timestamp(raw_timestamp.strip())
-    return [(sensor_id, timestamp, parse_value_text(raw_value))]
-
-
-def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
+def _wide_row(row: list[str], columns: list[int]) -> list[ReadingRow]:
     if len(row) != len(columns) + 1:
         raise ValueError(f"Expected {len(columns) + 1} fields, found {len(row)}.")
     timestamp = parse_timestamp(row[0].strip())
@@ -204,4 +202,19 @@ def _wide_row(row: list[str], columns: list[int | None]) -> list[ReadingRow]:
         cell = cell.strip()
         if cell:
             parsed.append((sensor_id, timestamp, parse_value_text(cell)))
+    return parsed
+
+
+def _wide_rows(lines: list[list[str]], columns: list[int]) -> list[ReadingRow]:
+    """Wide-format lines, all or none, raising like ``readings_from_csv``."""
+    parsed: list[ReadingRow] = []
+    problems: list[Any] = []
+    for row in lines:
+        try:
+            parsed.extend(_wide_row(row, columns))
+            problems.append({})
+        except ValueError as exc:
+            problems.append(str(exc))
+    if len(problems) != sum(1 for problem in problems if not problem):
+        raise InvalidInput("Some lines are invalid.", details=problems)
     return parsed

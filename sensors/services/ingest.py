@@ -9,26 +9,22 @@ INSERT and still skips re-sent readings; elsewhere ``INSERT OR IGNORE`` in batch
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 from django.db import connection, transaction
 from psycopg import errors as psycopg_errors
 
 from sensors.models import Reading, ReadingMark, Sensor
-from sensors.parsing import parse_timestamp, parse_value
+from sensors.parsing import ReadingRow, readings_batch, readings_from_json
 from targets_site import metrics
-from targets_site.errors import Conflict, InvalidInput, TooLarge
+from targets_site.errors import Conflict, PermissionDenied
 
-MAX_BATCH = 10_000
-READING_FIELDS = frozenset({"sensor", "timestamp", "value"})
 _TABLE = Reading._meta.db_table
 _SQLITE_CHUNK = 5_000
-
-ReadingRow = tuple[int, datetime, float]
 
 
 @dataclass(frozen=True)
@@ -127,7 +123,12 @@ class ReadingWriter:
             else:
                 seen[0], seen[1] = min(seen[0], low), max(seen[1], high)
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         try:
             if self._copy_block is not None:
                 copy_block, self._copy_block, self._copy = self._copy_block, None, None
@@ -150,8 +151,14 @@ class ReadingWriter:
                         cursor.execute("TRUNCATE sensors_reading_in")
             if exc_type is None and self._bounds:
                 _lock_sensors_against_deletion(list(self._bounds))
+                # In UTC: a parameter keeps its offset, and PostgreSQL refuses one with seconds
+                # (+23:59:59.999999), which the parser accepts and binary COPY converts.
                 ReadingMark.objects.bulk_create(
-                    ReadingMark(sensor_id=sensor_id, min_timestamp=low, max_timestamp=high)
+                    ReadingMark(
+                        sensor_id=sensor_id,
+                        min_timestamp=low.astimezone(UTC),
+                        max_timestamp=high.astimezone(UTC),
+                    )
                     for sensor_id, (low, high) in self._bounds.items()
                 )
         finally:
@@ -215,99 +222,31 @@ def readings_store(*, rows: Iterable[ReadingRow]) -> int:
     return write_readings(lambda writer: writer.write(rows)).created
 
 
-def _validate_row(row: object, known: dict[str, int]) -> tuple[ReadingRow | None, dict]:
-    if not isinstance(row, dict):
-        return None, {"non_field_errors": ["Each reading must be an object."]}
-    errors: dict[str, list[str]] = {}
-    for key in row.keys() - READING_FIELDS:
-        errors[str(key)] = ["Unknown field."]
-    for key in READING_FIELDS - row.keys():
-        errors[key] = ["This field is required."]
-    sensor_id = None
-    code = row.get("sensor")
-    if "sensor" in row:
-        if not isinstance(code, str):
-            errors["sensor"] = ["Sensor must be a sensor code (a string)."]
-        else:
-            sensor_id = known.get(code)
-            if sensor_id is None:
-                errors["sensor"] = [f"Unknown sensor code {code[:60]!r}."]
-    timestamp = value = None
-    if "timestamp" in row:
-        try:
-            timestamp = parse_timestamp(row["timestamp"])
-        except ValueError as exc:
-            errors["timestamp"] = [str(exc)]
-    if "value" in row:
-        try:
-            value = parse_value(row["value"])
-        except ValueError as exc:
-            errors["value"] = [str(exc)]
-    if errors:
-        return None, errors
-    return (sensor_id, timestamp, value), {}
-
-
-def readings_ingest(*, payload: object) -> IngestResult:
+def readings_ingest(
+    *, payload: object, allowed_sensors: Collection[str] | None = None
+) -> IngestResult:
     """Validate one reading or a list of them as a whole, then store all or nothing.
 
     Raises ``InvalidInput`` keyed by row index (field names for a single object), and
-    ``TooLarge`` (``batch_too_large``) over 10,000 readings.
+    ``TooLarge`` (``batch_too_large``) over 10,000 readings. With ``allowed_sensors`` (an API
+    key limited to some sensors), a reading for any other sensor is ``PermissionDenied`` naming
+    it, and nothing of the batch is stored.
     """
-    single = isinstance(payload, dict)
-    batch = [payload] if single else payload
-    if not isinstance(batch, list):
-        raise InvalidInput(
-            details={"non_field_errors": ["Send one reading object or a list of reading objects."]}
-        )
-    if not batch:
-        raise InvalidInput(details={"non_field_errors": ["The list of readings is empty."]})
-    if len(batch) > MAX_BATCH:
-        raise TooLarge(
-            f"At most {MAX_BATCH} readings per request; this one has {len(batch)}.",
-            code="batch_too_large",
-        )
-
+    batch = readings_batch(payload)  # a wrong shape is refused before any query
     codes = {
         row["sensor"]
         for row in batch
         if isinstance(row, dict) and isinstance(row.get("sensor"), str) and len(row["sensor"]) <= 50
     }
     known = dict(Sensor.objects.filter(code__in=codes).values_list("code", "id")) if codes else {}
+    if allowed_sensors is not None:
+        forbidden = sorted(set(known) - set(allowed_sensors))
+        if forbidden:
+            raise PermissionDenied(
+                f"This API key may not write readings for sensor {', '.join(forbidden)}.",
+                code="sensor_not_allowed",
+                details={"sensor": [f"Not allowed for this key: {code}." for code in forbidden]},
+            )
 
-    rows: list[ReadingRow] = []
-    append = rows.append
-    fromisoformat = datetime.fromisoformat
-    for row in batch:
-        # The fast path takes a well-formed row in a few dict lookups; anything unusual falls
-        # through to the second pass, which says exactly what is wrong with every bad row.
-        if not isinstance(row, dict) or len(row) != 3:
-            break
-        try:
-            sensor_id = known[row["sensor"]]
-            value = row["value"]
-            timestamp = fromisoformat(row["timestamp"])
-        except (KeyError, TypeError, ValueError):
-            break
-        # Naive, or a year whose move to UTC may leave the calendar: the slow path decides.
-        # (Offsets need no conversion here: the binary COPY sends UTC instants.)
-        if timestamp.tzinfo is None or not 1 < timestamp.year < 9999:
-            break
-        if type(value) is float:
-            if not math.isfinite(value):
-                break
-        elif type(value) is int:
-            try:
-                value = parse_value(value)
-            except ValueError:
-                break
-        else:
-            break
-        append((sensor_id, timestamp, value))
-    if len(rows) != len(batch):
-        checked = [_validate_row(row, known) for row in batch]
-        errors = [row_errors for _, row_errors in checked]
-        if any(errors):
-            raise InvalidInput(details=errors[0] if single else errors)
-        rows = [parsed for parsed, _ in checked if parsed is not None]
+    rows = readings_from_json(payload, known=known)
     return IngestResult(received=len(rows), created=readings_store(rows=rows))

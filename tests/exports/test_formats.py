@@ -19,6 +19,7 @@ from exports.formats import (
     csv_escape_formula,
     csv_header,
     datetime_csv_text,
+    datetime_json_text,
     datetime_text,
     file_copy_digest,
     file_digest,
@@ -183,3 +184,12 @@ def test_any_text_round_trips_through_csv_with_only_formula_cells_changed(texts)
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_float_text_reads_back_as_the_same_float(value):
     assert float(float_text(value)) == value
+
+
+def test_json_times_trim_the_fraction_as_postgresql_to_json_does():
+    assert datetime_json_text(dt.datetime(2026, 5, 1, 12, 0, 0, 120, tzinfo=dt.UTC)) == (
+        "2026-05-01T12:00:00.00012Z"
+    )
+    assert datetime_json_text(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)) == (
+        "2026-05-01T12:00:00Z"
+    )

@@ -155,3 +155,21 @@ def test_many_processes_at_once_request_each_due_run_exactly_once():
     assert sorted(Export.objects.values_list("schedule_id", flat=True)) == sorted(
         s.pk for s in schedules
     )
+
+
+def test_staff_change_and_delete_a_schedule_and_its_exports_stay(staff_client, local_exports):
+    schedule = make_schedule(next_run_at=T0)
+    response = staff_client.patch(
+        f"{URL}{schedule.pk}/", {"every": "week", "is_active": False}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["every"] == "week" and response.json()["is_active"] is False
+    bad = staff_client.patch(f"{URL}{schedule.pk}/", {"filters": {"mode": "x"}}, format="json")
+    assert_error(bad, 400)
+    schedule.refresh_from_db()
+    assert schedule.filters == {}
+    ExportSchedule.objects.filter(pk=schedule.pk).update(is_active=True)
+    [run] = services.schedules_run_due(now=T0 + dt.timedelta(minutes=1))
+    assert staff_client.delete(f"{URL}{schedule.pk}/").status_code == 204
+    run.refresh_from_db()
+    assert run.schedule is None

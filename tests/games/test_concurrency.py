@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from django.db import connection
@@ -41,12 +42,23 @@ def post_all_at_once(bodies: list[dict], token: str) -> list[int]:
 def test_concurrent_duplicates_of_one_submission_store_exactly_one_row():
     player = PlayerFactory(username="racer")
     token = Token.objects.create(user=player).key
-    body = bot_payload(seed=8)
+    body = bot_payload(seed=8, round_for=player)
     statuses = post_all_at_once([body] * THREADS, token)
     assert sorted(statuses) == [200] * (THREADS - 1) + [201]
     assert Score.objects.filter(submission_id=body["submission_id"]).count() == 1
-    # One row per board for the player: (any, verified) x (all, day, week).
-    assert LeaderboardEntry.objects.filter(player=player).count() == 6
+    # One row per board for the player: (any, verified) x (all, day, week, month).
+    assert LeaderboardEntry.objects.filter(player=player).count() == 8
+
+
+def test_concurrent_scores_under_one_round_verify_exactly_once():
+    player = PlayerFactory(username="racer3")
+    token = Token.objects.create(user=player).key
+    body = bot_payload(seed=8, round_for=player)
+    bodies = [{**body, "submission_id": str(uuid.uuid4())} for _ in range(THREADS)]
+    assert post_all_at_once(bodies, token) == [201] * THREADS
+    reasons = sorted(Score.objects.values_list("unverified_reason", flat=True))
+    assert reasons == [""] + ["round_used"] * (THREADS - 1)
+    assert Score.objects.filter(verified=True, game_round__isnull=False).count() == 1
 
 
 def test_concurrent_different_bodies_under_one_id_store_one_and_refuse_the_rest():

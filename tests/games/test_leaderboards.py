@@ -15,6 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def board(client, mode="bullseye", **params):
+    """A board; every score not rejected unless the test asks for ``verified``."""
+    params.setdefault("verified", "false")
     response = client.get(f"/api/v1/leaderboards/{mode}/", params)
     assert response.status_code == 200, response.content
     return response.json()
@@ -85,22 +87,25 @@ def test_day_and_week_boards_only_hold_scores_from_this_utc_day_and_week(api_cli
     assert [r[0] for r in names_and_ranks(board(api_client, period="week"))] == ["today"]
 
 
-def test_verified_true_lists_only_replay_verified_scores(api_client, client_for):
+def test_the_default_board_lists_only_verified_scores(api_client, client_for):
     forger = PlayerFactory(username="forger")
     make_score(forger, points=5000)
-    honest = client_for(PlayerFactory(username="honest"))
-    assert honest.post("/api/v1/scores/", bot_payload(seed=2), format="json").status_code == 201
+    honest_player = PlayerFactory(username="honest")
+    honest = client_for(honest_player)
+    body = bot_payload(seed=2, round_for=honest_player)
+    assert honest.post("/api/v1/scores/", body, format="json").status_code == 201
     assert [r[0] for r in names_and_ranks(board(api_client))] == ["forger", "honest"]
-    verified = board(api_client, verified="true")
-    assert verified["verified_only"] is True
-    assert [r[0] for r in names_and_ranks(verified)] == ["honest"]
+    default = api_client.get("/api/v1/leaderboards/bullseye/").json()
+    assert default["verified_only"] is True
+    assert [r[0] for r in names_and_ranks(default)] == ["honest"]
+    assert names_and_ranks(board(api_client, verified="true")) == names_and_ranks(default)
 
 
-def test_a_setting_makes_verified_only_the_default(api_client):
+def test_a_setting_makes_every_score_the_default(api_client):
     make_score(PlayerFactory(username="forger"), points=5000)
-    with override_settings(LEADERBOARD_VERIFIED_ONLY_DEFAULT=True):
-        assert board(api_client)["results"] == []
-        assert len(board(api_client, verified="false")["results"]) == 1
+    with override_settings(LEADERBOARD_VERIFIED_ONLY_DEFAULT=False):
+        assert len(api_client.get("/api/v1/leaderboards/bullseye/").json()["results"]) == 1
+        assert board(api_client, verified="true")["results"] == []
 
 
 def test_a_flagged_score_leaves_the_board_and_the_players_next_best_returns(api_client):
@@ -128,10 +133,14 @@ def test_the_limit_caps_the_rows_and_bad_parameters_are_400s(api_client):
         make_score(PlayerFactory(username=f"p{n}"), points=100 + n * 10)
     assert len(board(api_client)["results"]) == 10
     assert len(board(api_client, limit=3)["results"]) == 3
+    # Above the cap is the cap, as page_size is.
+    assert len(board(api_client, limit=500)["results"]) == 12
     for params in (
         {"limit": 0},
-        {"limit": 101},
+        {"limit": -1},
         {"limit": "x"},
+        {"at": "2026-13-01"},
+        {"at": "yesterday"},
         {"period": "year"},
         {"verified": "maybe"},
     ):
@@ -159,7 +168,7 @@ def test_me_shows_the_callers_rank_and_five_neighbours_either_side(
     )  # ties p10, earlier
     me = client_for(players[10])
     with django_assert_num_queries(5):  # token, mine, above, below, ranks
-        response = me.get("/api/v1/leaderboards/bullseye/me/")
+        response = me.get("/api/v1/leaderboards/bullseye/me/", {"verified": "false"})
     body = response.json()
     assert body["rank"] == 11 and body["points"] == 1000
     rows = [(row["player"], row["rank"]) for row in body["neighbours"]]
@@ -182,7 +191,7 @@ def test_me_at_the_top_has_only_neighbours_below(client_for):
     top = PlayerFactory(username="top")
     make_score(top, points=900)
     make_score(PlayerFactory(username="second"), points=100)
-    body = client_for(top).get("/api/v1/leaderboards/bullseye/me/").json()
+    body = client_for(top).get("/api/v1/leaderboards/bullseye/me/", {"verified": "false"}).json()
     assert body["rank"] == 1
     assert [r["player"] for r in body["neighbours"]] == ["top", "second"]
 
@@ -233,7 +242,7 @@ def test_the_rebuild_command_restores_boards_after_a_bulk_load(api_client):
     assert board(api_client)["results"] == []
     out = StringIO()
     call_command("rebuild_leaderboards", stdout=out)
-    assert "Rebuilt leaderboards: 3 rows" in out.getvalue()
+    assert "Rebuilt leaderboards: 4 rows" in out.getvalue()  # all time, day, week, month
     assert names_and_ranks(board(api_client)) == [("alice", 1, 700)]
 
 
@@ -252,7 +261,7 @@ def test_me_ranks_a_window_that_starts_inside_a_tie(client_for):
         )
     me = PlayerFactory(username="me")
     make_score(me, points=900)
-    body = client_for(me).get("/api/v1/leaderboards/bullseye/me/").json()
+    body = client_for(me).get("/api/v1/leaderboards/bullseye/me/", {"verified": "false"}).json()
     assert body["rank"] == 9
     assert [(row["player"], row["rank"]) for row in body["neighbours"]] == [
         ("t4", 1),

@@ -92,7 +92,7 @@ def test_registration_is_throttled(api_client, monkeypatch):
 
 @pytest.mark.parametrize("mode", rules.MODES)
 def test_a_bot_round_is_stored_as_verified_for_the_tokens_player(alice, player, mode):
-    body = bot_payload(mode, seed=3)
+    body = bot_payload(mode, seed=3, round_for=player)
     response = alice.post(SCORES, body, format="json")
     assert response.status_code == 201, response.content
     stored = response.json()
@@ -102,6 +102,8 @@ def test_a_bot_round_is_stored_as_verified_for_the_tokens_player(alice, player, 
         body["hits"],
         body["misses"],
     )
+    assert stored["unverified_reason"] == "" and stored["review_status"] == "none"
+    assert stored["round_id"] == body["round_id"]
     score = Score.objects.get()
     assert score.player == player
     assert score.replay_difference == {}
@@ -113,6 +115,7 @@ def test_a_score_without_a_replay_is_stored_unverified(alice):
     response = alice.post(SCORES, body, format="json")
     assert response.status_code == 201
     assert response.json()["verified"] is False
+    assert response.json()["unverified_reason"] == "no_replay"
 
 
 def test_resending_a_submission_returns_the_stored_score(alice):
@@ -259,8 +262,8 @@ def post_edited(client, body):
     return Score.objects.get(submission_id=body["submission_id"])
 
 
-def test_a_replay_edited_to_add_a_hit_does_not_verify(alice):
-    body = bot_payload("bullseye", seed=9, with_shots=False)
+def test_a_replay_edited_to_add_a_hit_does_not_verify(alice, player):
+    body = bot_payload("bullseye", seed=9, with_shots=False, round_for=player)
     game = rules.Round("bullseye", body["replay"]["seed"], 120, body["replay"]["ticks"])
     # A shot on the centre at a tick between two real shots, and the claim updated to match.
     free_tick = next(
@@ -271,11 +274,12 @@ def test_a_replay_edited_to_add_a_hit_does_not_verify(alice):
     body["replay"]["shots"] = shots
     score = post_edited(alice, body)  # the claimed points did not change: a mismatch
     assert score.verified is False
+    assert score.unverified_reason == "replay_mismatch"
     assert score.replay_difference["hits"] == (body["hits"], body["hits"] + 1)
 
 
-def test_a_replay_with_a_shot_moved_onto_the_bullseye_does_not_verify(alice):
-    body = bot_payload("bullseye", seed=10, with_shots=False)
+def test_a_replay_with_a_shot_moved_onto_the_bullseye_does_not_verify(alice, player):
+    body = bot_payload("bullseye", seed=10, with_shots=False, round_for=player)
     replay = body["replay"]
     game = rules.Round("bullseye", replay["seed"], 120, replay["ticks"])
     index = next(
@@ -288,19 +292,20 @@ def test_a_replay_with_a_shot_moved_onto_the_bullseye_does_not_verify(alice):
     replay["shots"][index] = [tick, cx // 1000, cy // 1000]
     score = post_edited(alice, body)
     assert score.verified is False
+    assert score.unverified_reason == "replay_mismatch"
     claimed, replayed = score.replay_difference["points"]
     assert replayed > claimed
 
 
 @pytest.mark.parametrize(
     ("mode", "seed", "hit_shift"),
-    [("bullseye", 1, +1), ("bullseye", 4, -1), ("moving", 2, +1), ("moving", 1, -1)],
+    [("bullseye", 1, +1), ("bullseye", 4, -1), ("moving", 5, +1), ("moving", 1, -1)],
 )
 def test_a_replay_with_the_claimed_points_but_another_hit_miss_split_does_not_verify(
-    alice, mode, seed, hit_shift
+    alice, player, mode, seed, hit_shift
 ):
     # Points alone are not the claim: the replay must give the same hits and misses too.
-    body = bot_payload(mode, seed=seed, with_shots=False)
+    body = bot_payload(mode, seed=seed, with_shots=False, round_for=player)
     body["hits"] += hit_shift
     body["misses"] -= hit_shift
     assert body["misses"] >= 0
@@ -309,23 +314,28 @@ def test_a_replay_with_the_claimed_points_but_another_hit_miss_split_does_not_ve
     score = post_edited(alice, body)
     assert score.replay_points == score.points
     assert score.verified is False
+    assert score.unverified_reason == "replay_mismatch"
     assert score.replay_difference == {
         "hits": (body["hits"], body["hits"] - hit_shift),
         "misses": (body["misses"], body["misses"] + hit_shift),
     }
 
 
-def test_a_replay_with_a_changed_seed_does_not_verify(alice):
-    body = bot_payload("moving", seed=21, with_shots=False)
+def test_a_replay_with_a_changed_seed_does_not_verify(alice, player):
+    body = bot_payload("moving", seed=21, with_shots=False, round_for=player)
     body["replay"]["seed"] = 22
-    assert post_edited(alice, body).verified is False
+    score = post_edited(alice, body)
+    assert score.verified is False
+    assert score.unverified_reason == "seed_mismatch"
 
 
-def test_a_replay_sent_for_the_other_mode_does_not_verify(alice):
-    body = bot_payload("bullseye", seed=23, with_shots=False)
+def test_a_replay_sent_for_the_other_mode_does_not_verify(alice, player):
+    body = bot_payload("bullseye", seed=23, with_shots=False, round_for=player)
     body["mode"] = "moving"
     body["points"] = rules.min_points("moving", body["hits"])
-    assert post_edited(alice, body).verified is False
+    score = post_edited(alice, body)
+    assert score.verified is False
+    assert score.unverified_reason == "round_mismatch"
 
 
 @pytest.mark.parametrize(

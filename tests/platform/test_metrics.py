@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
@@ -67,11 +68,15 @@ def test_metrics_are_a_404_for_a_client_outside_the_allowed_addresses(client):
     assert client.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 404
 
 
-@override_settings(NUM_PROXIES=1)
 def test_behind_the_proxy_the_real_client_address_decides(client):
-    # nginx connects from loopback; the client it forwards for is not allowed.
-    outsider = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
-    insider = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
+    # nginx connects from loopback; the client it forwards for is not allowed. client_ip is DRF's
+    # get_ident, which reads NUM_PROXIES from REST_FRAMEWORK (settings.py sets both from the env).
+    proxied = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    with override_settings(NUM_PROXIES=1, REST_FRAMEWORK=proxied):
+        outsider = client.get(
+            "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9"
+        )
+        insider = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1")
     assert outsider.status_code == 404
     assert insider.status_code == 200
 
@@ -131,13 +136,31 @@ def test_readings_and_scores_are_counted_when_committed(
 
 
 def test_notification_gauges_follow_the_notifications_app(client):
-    samples = scrape(client)
-    names = {name for name, _labels in samples}
     if not apps.is_installed("notifications"):
+        names = {name for name, _labels in scrape(client)}
         assert "targets_notifications_pending" not in names
         return
-    assert "targets_notifications_pending" in names
-    assert value(samples, "targets_notifications_recent", status="dead") == 0
+    channel_model = apps.get_model("notifications.NotificationChannel")
+    notification_model = apps.get_model("notifications.Notification")
+    channel = channel_model.objects.create(
+        name="ops", kind="webhook", target="http://127.0.0.1:9/hook", events=["alert.opened"]
+    )
+    for status in ("pending", "pending", "pending", "dead", "sent"):
+        notification_model.objects.create(
+            channel=channel,
+            event="alert.opened",
+            subject="A high",
+            payload={},
+            status=status,
+            next_attempt_at=timezone.now(),
+        )
+
+    samples = scrape(client)
+
+    assert value(samples, "targets_notifications_pending") == 3
+    assert value(samples, "targets_notifications_recent", status="pending") == 3
+    assert value(samples, "targets_notifications_recent", status="dead") == 1
+    assert value(samples, "targets_notifications_recent", status="sent") == 1
 
 
 @override_settings(METRICS_ENABLED=False)

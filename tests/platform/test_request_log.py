@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 LINE = re.compile(
     r"^(?P<method>[A-Z]+) (?P<path>\S+) (?P<status>\d{3}) (?P<ms>\d+\.\d)ms "
-    r"user=(?P<user>\S+) ip=(?P<ip>\S+) request_id=(?P<id>\S+)$"
+    r"user=(?P<user>\S+) key=(?P<key>\S+) ip=(?P<ip>\S+) request_id=(?P<id>\S+)$"
 )
 
 
@@ -93,7 +93,9 @@ def test_request_lines_reach_the_rotating_file_under_var_log(api_client):
 def test_the_client_address_is_logged_as_the_throttles_see_it(client, caplog, settings):
     caplog.set_level(logging.INFO, logger="targets.request")
     client.get("/healthz", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR="6.6.6.6")
+    # The throttles' get_ident reads REST_FRAMEWORK's copy (settings.py sets both from the env).
     settings.NUM_PROXIES = 1
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     client.get("/healthz", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 198.51.100.8")
 
     direct, proxied = logged(caplog)

@@ -139,6 +139,7 @@ def test_debug_off_holds_the_secure_defaults_and_the_embedded_defaults():
     assert shown["rates"] == {
         "anon": "120/min",
         "user": "2000/min",
+        "key": "2000/min",
         "login": "10/min",
         "register": "30/hour",
         "scores": "120/min",

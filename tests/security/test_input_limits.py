@@ -9,6 +9,9 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from accounts.models import ApiKey
+from exports.models import Export, ExportSchedule
+from notifications.models import NotificationChannel
 from sensors.models import Alert, Reading, Sensor
 from tests.games.factories import bot_payload
 from tests.helpers import assert_error
@@ -33,12 +36,19 @@ def device_client(client_for, make_user):
 
 @pytest.fixture
 def root_client(client_for, make_user, sensor):
-    """A superuser (every permission), with an item and an open alert for paths to land on."""
+    """A superuser (every permission), with a row numbered 1 for every ``{id}`` path to land on."""
     ItemFactory(pk=1)
     Alert.objects.create(
         pk=1, sensor=sensor, kind="high", opened_at=timezone.now(), peak_value=70, reading_count=1
     )
-    return client_for(make_user("root", is_staff=True, is_superuser=True))
+    Export.objects.create(pk=1, dataset="items", format="csv", fingerprint="one")
+    ExportSchedule.objects.create(pk=1, name="nightly", dataset="items", next_run_at=timezone.now())
+    NotificationChannel.objects.create(
+        pk=1, name="ops", kind="email", target="ops@example.com", events=["alert.opened"]
+    )
+    root = make_user("root", is_staff=True, is_superuser=True)
+    ApiKey.objects.create(pk=1, owner=root, name="k", prefix="tgt_00000000", hash="0" * 64)
+    return client_for(root)
 
 
 @pytest.mark.parametrize("operation", LISTS, ids=str)

@@ -42,6 +42,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Checked {summary.sensors} sensors with new readings ({summary.readings} "
                 f"readings): {summary.opened} alerts opened, {summary.closed} closed, "
-                f"{summary.updated} updated, {summary.withdrawn} withdrawn."
+                f"{summary.updated} updated, {summary.withdrawn} withdrawn; "
+                f"{summary.notifications} notifications queued."
             )
         )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import re
 import secrets
+from collections.abc import Mapping
 from importlib import import_module
 from importlib.util import find_spec
 from pathlib import Path
@@ -12,25 +12,17 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
-# Order matters: sensors' alerts and exports' sample export build on the apps before them.
-DEMO_APPS = ["items", "sensors", "games", "exports"]
+from targets_site.demo import per_database_file, write_secret
+
+# Order matters: sensors' alerts and exports' sample export build on the apps before them
+# (and find the demo notification channel).
+DEMO_APPS = ["items", "notifications", "sensors", "accounts", "games", "exports"]
 ADMIN_PASSWORD_FILE = settings.VAR_DIR / "demo-admin-password.txt"
 
 
-def admin_password_file(database: dict[str, Any] | None = None) -> Path:
-    """Where the demo admin's password is kept: one file per database.
-
-    The embedded SQLite database keeps the README's ``var/demo-admin-password.txt``; any other
-    database gets its own file (``demo-admin-password-postgresql-test.txt``), so a demo seeded on
-    PostgreSQL never leaves a password that the SQLite site would print as its own.
-    """
-    database = database or settings.DATABASES["default"]
-    if str(database["NAME"]) == str(settings.VAR_DIR / "db.sqlite3"):
-        return ADMIN_PASSWORD_FILE
-    vendor = database["ENGINE"].rsplit(".", 1)[-1]
-    where = f"{vendor}-{database.get('HOST') or 'local'}-{Path(str(database['NAME'])).stem}"
-    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", where).strip("-")
-    return ADMIN_PASSWORD_FILE.with_name(f"{ADMIN_PASSWORD_FILE.stem}-{slug}.txt")
+def admin_password_file(database: Mapping[str, Any] | None = None) -> Path:
+    """Where the demo admin's password is kept: one file per database."""
+    return per_database_file(ADMIN_PASSWORD_FILE, database)
 
 
 class Command(BaseCommand):
@@ -75,9 +67,7 @@ class Command(BaseCommand):
             return
         password = secrets.token_urlsafe(12)
         users.objects.create_superuser("admin", "admin@example.com", password)
-        password_file.parent.mkdir(parents=True, exist_ok=True)
-        password_file.write_text(password + "\n")
-        password_file.chmod(0o600)
+        write_secret(password_file, password)
         self._print_login(password, password_file)
 
     def _print_login(self, password: str, password_file: Path) -> None:
