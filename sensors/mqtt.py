@@ -192,7 +192,10 @@ def message_parse(delivery: Delivery, *, readings_topic: str) -> Decoded:
 
 
 def message_validate(decoded: Decoded, *, sensor_id: int | None) -> None:
-    """Fill ``decoded.rows``, or ``decoded.error`` with every problem of the message."""
+    """Fill ``decoded.rows``, or ``decoded.error`` with every problem of the message.
+
+    The rules are the API's (``sensors.parsing``), with the sensor named by the topic.
+    """
     if decoded.error is not None:
         return
     if sensor_id is None:
@@ -202,7 +205,7 @@ def message_validate(decoded: Decoded, *, sensor_id: int | None) -> None:
         decoded.rows = readings_from_json(
             decoded.data, known={decoded.code: sensor_id}, sensor=decoded.code
         )
-    except (errors.InvalidInput, errors.TooLarge) as exc:
+    except errors.DomainError as exc:
         decoded.error = exc
 
 
