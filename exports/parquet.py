@@ -15,16 +15,15 @@ import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 # 64k rows: a few MB of Arrow buffers per group, and groups large enough for readers to skim.
 ROW_GROUP_ROWS = 65_536
-# Small CSV blocks: pyarrow's peak memory grows with the block size (256 KB: +54 MB over the
-# import for 1M readings, 8 MB: +92 MB); batches are gathered into ROW_GROUP_ROWS groups.
-_CSV_BLOCK = 512 * 1024
+# COPY's CSV is parsed in pieces of about this size, gathered into ROW_GROUP_ROWS groups.
+_CSV_BLOCK = 1024 * 1024
 
 
 def arrow_type(kind: str, decimal: tuple[int, int] | None = None) -> pa.DataType:
@@ -80,49 +79,73 @@ def _table(pa: ModuleType, schema: pa.Schema, rows: list[Sequence[Any]]) -> pa.T
 
 
 def parquet_from_csv(path: Path, schema: pa.Schema, csv_path: Path) -> int:
-    """Convert COPY's headerless CSV (booleans t/f, times as epoch µs) to Parquet at ``path``."""
+    """Convert COPY's headerless CSV (booleans t/f, times as epoch µs) to Parquet at ``path``.
+
+    The file is cut into ~1 MB pieces at record boundaries (a newline after an even number of
+    quote characters: COPY doubles a quote inside a value) and each piece is parsed on its own.
+    pyarrow's streaming reader (``open_csv``) kept ~25 MB more per million rows read; pieces keep
+    the peak flat (measured: +37 MB over the import at 100k rows and +41 MB at 1M).
+    """
+    import io
+
     import pyarrow as pa
     import pyarrow.csv as pcsv
     import pyarrow.parquet as pq
 
-    if csv_path.stat().st_size == 0:  # no rows: pyarrow's reader refuses an empty file
-        pq.write_table(schema.empty_table(), path)
-        return 0
     read_types = {
         field.name: pa.int64() if pa.types.is_timestamp(field.type) else field.type
         for field in schema
     }
-    reader = pcsv.open_csv(
-        csv_path,
-        read_options=pcsv.ReadOptions(
-            column_names=schema.names, block_size=_CSV_BLOCK, use_threads=False
-        ),
-        parse_options=pcsv.ParseOptions(newlines_in_values=True),
-        convert_options=pcsv.ConvertOptions(
-            column_types=read_types,
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,  # COPY writes '' quoted, NULL bare
-            true_values=["t"],
-            false_values=["f"],
-        ),
+    read_options = pcsv.ReadOptions(column_names=schema.names, use_threads=False)
+    parse_options = pcsv.ParseOptions(newlines_in_values=True)
+    convert_options = pcsv.ConvertOptions(
+        column_types=read_types,
+        null_values=[""],
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,  # COPY writes '' quoted, NULL bare
+        true_values=["t"],
+        false_values=["f"],
     )
     count = 0
-    with pq.ParquetWriter(path, schema) as writer:
-        group: list[pa.RecordBatch] = []
-        rows_in_group = 0
-        for batch in reader:
+    group: list[pa.Table] = []
+    rows_in_group = 0
+    with open(csv_path, "rb") as source, pq.ParquetWriter(path, schema) as writer:
+        for piece in _csv_pieces(source):
+            table = pcsv.read_csv(
+                io.BytesIO(piece),
+                read_options=read_options,
+                parse_options=parse_options,
+                convert_options=convert_options,
+            )
             columns = [
                 column.cast(field.type) if pa.types.is_timestamp(field.type) else column
-                for column, field in zip(batch.columns, schema, strict=True)
+                for column, field in zip(table.columns, schema, strict=True)
             ]
-            group.append(pa.RecordBatch.from_arrays(columns, schema=schema))
-            rows_in_group += batch.num_rows
+            group.append(pa.Table.from_arrays(columns, schema=schema))
+            rows_in_group += table.num_rows
             if rows_in_group >= ROW_GROUP_ROWS:
-                writer.write_table(pa.Table.from_batches(group, schema=schema))
+                writer.write_table(pa.concat_tables(group))
                 count += rows_in_group
                 group, rows_in_group = [], 0
         if group or count == 0:
-            writer.write_table(pa.Table.from_batches(group, schema=schema))
+            writer.write_table(pa.concat_tables(group) if group else schema.empty_table())
             count += rows_in_group
     return count
+
+
+def _csv_pieces(source: BinaryIO) -> Iterable[bytes]:
+    """Whole CSV records, about ``_CSV_BLOCK`` bytes at a time."""
+    rest = b""
+    while True:
+        block = source.read(_CSV_BLOCK)
+        data = rest + block
+        if not block:
+            if data:
+                yield data
+            return
+        cut = data.rfind(b"\n") + 1
+        while cut and data.count(b'"', 0, cut) % 2:  # that newline is inside a quoted value
+            cut = data.rfind(b"\n", 0, cut - 1) + 1
+        piece, rest = data[:cut], data[cut:]
+        if piece:
+            yield piece

@@ -149,3 +149,78 @@ def _run_exports() -> str:
     out = io.StringIO()
     call_command("run_exports", stdout=out, stderr=io.StringIO())
     return out.getvalue()
+
+
+@pytest.mark.slow
+def test_a_worker_killed_with_sigkill_is_failed_by_run_exports_and_its_partial_file_removed(
+    tmp_path,
+):
+    """The issue's scenario with real processes: ``kill -9`` of an export half-way leaves a
+    running record and a .part file; once its lease has expired (time moved on by hand),
+    ``run_exports`` fails it with the reason and removes the file."""
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    db = tmp_path / "db.sqlite3"
+    # The processes use the checkout's var/ (this test process has a temp export dir of its own).
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "targets_site.settings",
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{db}",
+    }
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, timeout=300)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO sensors_sensor (code, name, unit, hysteresis, min_duration, is_active,"
+            " created_at, updated_at) VALUES ('A', 'A', '', 0, 0, 1, '2026-01-01', '2026-01-01')"
+        )
+    subprocess.run(
+        [*manage, "generate_readings", "--sensor", "A", "--days", "300", "--step", "60"],
+        env=env,
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )  # 432,000 readings: many seconds of JSON Lines on SQLite's Python path
+    partial_root = settings.BASE_DIR / "var" / "exports" / ".partial"
+    before = set(partial_root.glob("export-*")) if partial_root.exists() else set()
+    worker = subprocess.Popen(
+        [*manage, "export_data", "readings", "--format", "jsonl"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    partials: list = []
+    while time.monotonic() < deadline and worker.poll() is None:
+        partials = [
+            p
+            for p in partial_root.glob("export-1-*.part")
+            if p not in before and p.stat().st_size > 0
+        ]
+        if partials:
+            break
+        time.sleep(0.05)
+    assert partials and worker.poll() is None, "the export never got under way"
+    os.kill(worker.pid, signal.SIGKILL)
+    worker.wait(timeout=30)
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT status FROM exports_export").fetchall() == [("running",)]
+        # Two minutes later, as far as the lease is concerned.
+        conn.execute("UPDATE exports_export SET lease_expires_at = '2000-01-01 00:00:00'")
+    done = subprocess.run(
+        [*manage, "run_exports"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert "#1 failed: its worker's lease expired." in done.stderr
+    with sqlite3.connect(db) as conn:
+        [(status, error)] = conn.execute("SELECT status, error FROM exports_export").fetchall()
+    assert status == "failed" and "stopped renewing the lease" in error
+    assert not any(p.exists() for p in partials)

@@ -83,3 +83,23 @@ def test_on_postgresql_the_copy_path_gives_the_table_of_the_python_path(local_ex
         slow_table = pq.read_table(local_exports / slow.key)
         assert fast_table.equals(slow_table), dataset
         assert fast.rows == slow.rows == fast_table.num_rows
+
+
+def test_copy_csv_is_cut_only_between_records_even_inside_quoted_newlines(tmp_path, monkeypatch):
+    """Pieces of a few bytes: every cut must fall between records, never in a quoted value."""
+    monkeypatch.setattr(parquet, "_CSV_BLOCK", 7)
+    names = ["plain", "two\nlines", '"quoted"\nand, comma', "", None, "x" * 30]
+    lines = []
+    for index, name in enumerate(names):
+        cell = "" if name is None else '"' + name.replace('"', '""') + '"'
+        lines.append(f"{index},{cell},{index * 1_000_000}\n")
+    source = tmp_path / "copy.csv"
+    source.write_text("".join(lines))
+    schema = parquet.arrow_schema(
+        [("id", pa.int64()), ("name", pa.string()), ("at", pa.timestamp("us", tz="UTC"))]
+    )
+    target = tmp_path / "out.parquet"
+    assert parquet.parquet_from_csv(target, schema, source) == len(names)
+    table = pq.read_table(target)
+    assert table.column("name").to_pylist() == names
+    assert table.column("at").to_pylist()[2] == dt.datetime(1970, 1, 1, 0, 0, 2, tzinfo=dt.UTC)
