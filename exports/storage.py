@@ -14,9 +14,11 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from exports.choices import StorageKind
+from targets_site.errors import Unavailable
 
 if TYPE_CHECKING:
     from boto3.s3.transfer import TransferConfig
+    from storages.backends.s3 import S3Storage
 
 MB = 1024 * 1024
 
@@ -91,3 +93,59 @@ def partial_dir() -> Path:
     path = (root or Path(settings.EXPORTS_LOCAL_ROOT)) / ".partial"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+# What S3 servers answer to a HEAD or PUT on a bucket that is not there (AWS, MinIO, SeaweedFS).
+_NO_BUCKET_CODES = frozenset({"404", "NoSuchBucket", "NotFound"})
+
+
+class S3BucketMissing(Unavailable):
+    """The export bucket does not exist: said plainly, with the command that creates it."""
+
+    default_code = "s3_bucket_missing"
+
+    def __init__(self, bucket: str) -> None:
+        super().__init__(
+            f"S3 bucket '{bucket}' does not exist; create it with manage.py create_bucket"
+        )
+        self.bucket = bucket
+
+
+def s3_bucket_check(storage: S3Storage) -> None:
+    """Raise S3BucketMissing when the storage's bucket is not there; other S3 errors pass on.
+
+    HEAD on the bucket, because ``exists()`` on an object answers False for a missing bucket too.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+    except ClientError as exc:
+        if str(exc.response.get("Error", {}).get("Code", "")) in _NO_BUCKET_CODES:
+            raise S3BucketMissing(storage.bucket_name) from exc
+        raise
+
+
+def s3_bucket_create(storage: S3Storage) -> bool:
+    """Create the storage's bucket unless it exists; True when it was created (idempotent)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        s3_bucket_check(storage)
+        return False
+    except S3BucketMissing:
+        pass
+    client = storage.connection.meta.client
+    region = client.meta.region_name
+    arguments: dict[str, object] = {"Bucket": storage.bucket_name}
+    # AWS refuses a LocationConstraint of us-east-1 and requires one everywhere else.
+    if region and region != "us-east-1":
+        arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        client.create_bucket(**arguments)
+    except ClientError as exc:
+        # Made by someone else between the check and the create: the bucket is there, as asked.
+        if exc.response.get("Error", {}).get("Code") in {"BucketAlreadyOwnedByYou"}:
+            return False
+        raise
+    return True

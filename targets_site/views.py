@@ -26,6 +26,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from storages.backends.s3 import S3Storage
 
+from exports.storage import S3BucketMissing, s3_bucket_check
 from targets_site.exceptions import error_body
 from targets_site.permissions import AllowAny
 
@@ -58,6 +59,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
 def readyz(request: HttpRequest) -> JsonResponse:
     """Readiness: the database and the export storage both answer."""
     checks: dict[str, str] = {}
+    reasons: dict[str, str] = {}  # said plainly where the fix is the operator's, not a retry
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
@@ -71,6 +73,10 @@ def readyz(request: HttpRequest) -> JsonResponse:
     except LowDiskSpace as exc:
         logger.warning("readiness: %s", exc)
         checks["exports_storage"] = "low_disk_space"
+    except S3BucketMissing as exc:
+        logger.warning("readiness: %s", exc)
+        checks["exports_storage"] = "bucket_missing"
+        reasons["exports_storage"] = str(exc)
     except Exception:
         logger.warning("readiness: export storage check failed", exc_info=True)
         checks["exports_storage"] = "unavailable"
@@ -78,6 +84,8 @@ def readyz(request: HttpRequest) -> JsonResponse:
     body: dict[str, object] = {"status": "unavailable" if failed else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
+    if reasons:
+        body["reasons"] = reasons
     return JsonResponse(body, status=503 if failed else 200)
 
 
@@ -106,8 +114,7 @@ def _probe_storage(storage: Storage) -> None:
             )
         return
     if isinstance(storage, S3Storage):
-        # exists() answers False for a missing bucket too; HEAD on the bucket raises instead.
-        storage.connection.meta.client.head_bucket(Bucket=storage.bucket_name)
+        s3_bucket_check(storage)
         return
     storage.exists("readyz-probe")
 

@@ -22,6 +22,10 @@ from pathlib import Path
 
 ACCESS_KEY = "targets-test-access"
 SECRET_KEY = "targets-test-secret-" + "s" * 20
+# A second identity without "Admin": like most deployed credentials, it cannot create buckets (with
+# Admin, SeaweedFS makes a missing bucket on the first upload).
+WRITER_ACCESS_KEY = "targets-test-writer"
+WRITER_SECRET_KEY = "targets-test-writer-" + "w" * 20
 REGION = "us-east-1"
 START_TIMEOUT_S = 60.0
 STOP_GRACE_S = 10.0
@@ -122,7 +126,14 @@ class SeaweedS3:
                                 {"accessKey": self.access_key, "secretKey": self.secret_key}
                             ],
                             "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                        }
+                        },
+                        {
+                            "name": "writer",
+                            "credentials": [
+                                {"accessKey": WRITER_ACCESS_KEY, "secretKey": WRITER_SECRET_KEY}
+                            ],
+                            "actions": ["Read", "Write", "List", "Tagging"],
+                        },
                     ]
                 }
             )

@@ -16,7 +16,7 @@ from django.core.files import File
 from django.core.files.storage import Storage
 
 from exports.choices import StorageKind
-from exports.storage import export_storage, transfer_config
+from exports.storage import export_storage, s3_bucket_check, transfer_config
 
 if TYPE_CHECKING:
     from storages.backends.s3 import S3Storage
@@ -87,9 +87,15 @@ class S3Publisher(LocalPublisher):
         # not match the record.
         extra = {**self.storage.get_object_parameters(key), "ContentType": content_type(key)}
         extra.pop("ContentEncoding", None)
-        self.storage.bucket.Object(key).upload_file(
-            str(path), ExtraArgs=extra, Config=transfer_config()
-        )
+        try:
+            self.storage.bucket.Object(key).upload_file(
+                str(path), ExtraArgs=extra, Config=transfer_config()
+            )
+        except Exception:
+            # boto3 reports a missing bucket as a bare AccessDenied or NoSuchBucket inside an
+            # upload error: name it plainly, with the command that creates it.
+            s3_bucket_check(self.storage)
+            raise
 
 
 def publisher_for(kind: str) -> Publisher:

@@ -26,7 +26,7 @@ from exports.models import Export
 from exports.notices import export_notify
 from exports.services.leases import lease_deadline
 from exports.storage import export_storage
-from targets_site.errors import Conflict, InvalidInput
+from targets_site.errors import Conflict, DomainError, InvalidInput
 
 logger = logging.getLogger("targets.exports")
 
@@ -152,6 +152,10 @@ def export_claim_next() -> Export | None:
 
 def one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or "no details"
+    if isinstance(exc, DomainError):
+        return text[
+            :ERROR_MAX_CHARS
+        ]  # already said for people, e.g. "S3 bucket 'x' does not exist"
     return f"{type(exc).__name__}: {text}"[:ERROR_MAX_CHARS]
 
 

@@ -130,7 +130,7 @@ def test_readyz_answers_ok_with_a_reachable_s3_bucket_and_503_without_the_bucket
             response = client.get("/readyz")
         assert response.status_code == status, (name, response.content)
         assert response.json()["checks"]["exports_storage"] == (
-            "ok" if status == 200 else "unavailable"
+            "ok" if status == 200 else "bucket_missing"
         )
 
 
