@@ -3,12 +3,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from sensors import services
 from sensors.models import Alert, Reading, Sensor
+from sensors.selectors import reading_rows_estimate
 from targets_site.errors import Conflict
 
 if TYPE_CHECKING:
@@ -159,6 +163,28 @@ class AlertAdmin(admin.ModelAdmin):
             )
 
 
+class EstimatingPaginator(Paginator):
+    """A paginator that reads the planner's row estimate for the whole readings table.
+
+    Django's admin counts its list on every page: ``COUNT(*)`` over millions of readings is a
+    sequential scan (seconds, and growing). For the unfiltered list on PostgreSQL the count is
+    ``pg_class.reltuples`` (kept by autovacuum/ANALYZE, summed over the monthly partitions), so
+    the page count is approximate there; a filtered list, or a small table (below
+    ``EXACT_BELOW`` by the estimate, or never analysed), is counted exactly.
+    """
+
+    EXACT_BELOW = 100_000
+
+    @cached_property
+    def count(self) -> int:
+        query = getattr(self.object_list, "query", None)
+        if connection.vendor == "postgresql" and query is not None and not query.where:
+            estimate = reading_rows_estimate()
+            if estimate >= self.EXACT_BELOW:
+                return estimate
+        return super().count
+
+
 @admin.register(Reading)
 class ReadingAdmin(admin.ModelAdmin):
     """Read-only: readings arrive through the API, import_readings and generate_readings."""
@@ -166,9 +192,13 @@ class ReadingAdmin(admin.ModelAdmin):
     list_display = ["sensor", "timestamp", "value"]
     list_filter = ["sensor"]
     list_select_related = ["sensor"]
-    # Newest rows by primary key: an index scan whatever the table's size; no full COUNT(*).
+    # Newest rows by primary key: an index scan for the page itself whatever the table's size.
     ordering = ["-id"]
+    # The paginator still counts the (filtered) list to number the pages: EstimatingPaginator
+    # keeps that count off the whole table. This drops only the admin's second count, of the
+    # unfiltered table, shown next to a filtered one ("5 results (31,536,000 total)").
     show_full_result_count = False
+    paginator = EstimatingPaginator
     list_per_page = 100
 
     def has_add_permission(self, request) -> bool:

@@ -59,10 +59,12 @@ def render_plot(
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
-    axes.set_title(title)
-    axes.set_xlabel("time (UTC)")
+    # Every text is drawn as written: a name or unit holding "$...$" is not mathtext (which
+    # fails on "$\frac{$" and would turn any other pair of dollars into formulas).
+    axes.set_title(title, parse_math=False)
+    axes.set_xlabel("time (UTC)", parse_math=False)
     units = sorted({s.unit for s in series if s.unit})
-    axes.set_ylabel(f"value [{', '.join(units)}]" if units else "value")
+    axes.set_ylabel(f"value [{', '.join(units)}]" if units else "value", parse_math=False)
     axes.grid(True, color="#dddddd", linewidth=0.6)
 
     drawn = 0
@@ -112,7 +114,11 @@ def render_plot(
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=UTC))
     if series:
         # Outside the axes, so the legend never hides the data it explains.
-        axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8)
+        legend = axes.legend(
+            loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, fontsize=8
+        )
+        for text in legend.get_texts():
+            text.set_parse_math(False)
     figure.tight_layout()
 
     buffer = io.BytesIO()

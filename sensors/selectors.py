@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import numpy.typing as npt
@@ -32,6 +32,25 @@ def readings_in_range(
     if end is not None:
         readings = readings.filter(timestamp__lte=end)
     return readings
+
+
+def reading_rows_estimate() -> int:
+    """PostgreSQL's estimate of the readings table's rows (and its partitions'); -1 if unknown.
+
+    ``reltuples`` is -1 for a table never vacuumed or analysed, and a partitioned parent holds no
+    rows itself: its partitions' estimates are summed.
+    """
+    table = Reading._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint, "
+            "BOOL_OR(c.reltuples >= 0) FROM pg_class c "
+            "WHERE c.oid = %s::regclass "
+            "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)",
+            [table, table],
+        )
+        total, known = cursor.fetchone()
+    return int(total) if known else -1
 
 
 def breaches_for(
@@ -185,6 +204,24 @@ class StatBucket:
     mean: float | None
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CALENDAR_START = datetime(1, 1, 1, tzinfo=UTC)
+
+
+def _check_bucket_calendar(first: datetime, bucket: timedelta) -> None:
+    """Buckets are aligned on the Unix epoch; the one holding ``first`` must start in year 1+."""
+    if first - _CALENDAR_START >= bucket:
+        return
+    aligned = (first - _EPOCH) // bucket
+    if -aligned * bucket > _EPOCH - _CALENDAR_START:
+        raise InvalidInput(
+            "The first bucket of this range would start before the year 1 (buckets are "
+            "aligned on 1970-01-01). Use a smaller bucket or a later 'from'.",
+            code="bucket_before_calendar",
+            details={"bucket": ["Too large for readings this early."]},
+        )
+
+
 def stats_for(
     *, sensor: Sensor, start: datetime | None, end: datetime | None, bucket: timedelta
 ) -> list[StatBucket]:
@@ -201,6 +238,7 @@ def stats_for(
             code="too_many_buckets",
             details={"bucket": ["Too small for this range."]},
         )
+    _check_bucket_calendar(first, bucket)
     # Aggregate chunk by chunk so memory stays flat: partial count/sum/min/max per bucket merge.
     frames = []
     for t, v in _fetch_chunks(sensor, first, last):

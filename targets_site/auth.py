@@ -45,7 +45,8 @@ def client_ip(request: HttpRequest | Request) -> str:
     REMOTE_ADDR, or with ``NUM_PROXIES`` set, the address that many hops back in
     X-Forwarded-For (never a value the client chose). django-axes keys login failures on it."""
     api_request = request if isinstance(request, Request) else Request(request)
-    return BaseThrottle().get_ident(api_request)
+    # get_ident answers None when the server gave no REMOTE_ADDR (some WSGI callers don't).
+    return BaseThrottle().get_ident(api_request) or ""
 
 
 class AdminOnlyAxesHandler(AxesDatabaseHandler):

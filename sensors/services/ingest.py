@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
@@ -151,8 +151,14 @@ class ReadingWriter:
                         cursor.execute("TRUNCATE sensors_reading_in")
             if exc_type is None and self._bounds:
                 _lock_sensors_against_deletion(list(self._bounds))
+                # In UTC: a parameter keeps its offset, and PostgreSQL refuses one with seconds
+                # (+23:59:59.999999), which the parser accepts and binary COPY converts.
                 ReadingMark.objects.bulk_create(
-                    ReadingMark(sensor_id=sensor_id, min_timestamp=low, max_timestamp=high)
+                    ReadingMark(
+                        sensor_id=sensor_id,
+                        min_timestamp=low.astimezone(UTC),
+                        max_timestamp=high.astimezone(UTC),
+                    )
                     for sensor_id, (low, high) in self._bounds.items()
                 )
         finally:

@@ -44,3 +44,12 @@ def test_behind_proxies_the_address_that_many_hops_back_is_the_client(count, for
 def test_behind_a_proxy_without_a_forwarded_header_the_peer_is_the_client():
     with proxies(1):
         assert client_ip(request_from("192.0.2.9")) == "192.0.2.9"
+
+
+def test_a_request_without_remote_addr_is_logged_not_a_500(client):
+    """Some WSGI callers (test clients, fuzzers) send no REMOTE_ADDR: the log writes "-"."""
+    response = client.get("/healthz", REMOTE_ADDR=None)
+    assert response.status_code == 200
+    request = RequestFactory().get("/")
+    del request.META["REMOTE_ADDR"]
+    assert client_ip(request) == ""

@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ["items", "sensors", "games", "exports"]
+# Every app but the project package (targets_site is where the shared pieces live).
+APPS = sorted(
+    path.parent.name for path in ROOT.glob("*/apps.py") if path.parent.name != "targets_site"
+)
+
+
+def test_the_apps_are_found():
+    assert {"items", "sensors", "games", "exports"} <= set(APPS)
 
 
 def sources(pattern: str) -> list[Path]:

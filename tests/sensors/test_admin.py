@@ -65,3 +65,35 @@ def test_alerts_and_readings_cannot_be_edited_by_hand(admin_client, alerting_sen
     assert admin_client.get("/admin/sensors/alert/add/").status_code == 403
     assert admin_client.get("/admin/sensors/reading/add/").status_code == 403
     assert admin_client.get("/admin/sensors/reading/").status_code == 200
+
+
+def _reading_counts(queries) -> list[str]:
+    return [q["sql"] for q in queries if "COUNT(" in q["sql"] and "sensors_reading" in q["sql"]]
+
+
+@pytest.mark.postgres
+def test_the_unfiltered_readings_list_reads_the_row_estimate_not_a_count(
+    admin_client, alerting_sensor, monkeypatch
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sensors.admin import EstimatingPaginator
+
+    store(alerting_sensor, *range(20), start=10)
+    SensorFactory(code="B")  # a sensor filter is offered only with two sensors or more
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE sensors_reading")
+    monkeypatch.setattr(EstimatingPaginator, "EXACT_BELOW", 1)
+    with CaptureQueriesContext(connection) as unfiltered:
+        page = admin_client.get("/admin/sensors/reading/").content.decode()
+    assert _reading_counts(unfiltered.captured_queries) == []
+    assert "23 readings" in page  # ANALYZE of a small table counts every row
+    with CaptureQueriesContext(connection) as filtered:
+        admin_client.get(f"/admin/sensors/reading/?sensor__id__exact={alerting_sensor.pk}")
+    assert len(_reading_counts(filtered.captured_queries)) == 1
+
+
+def test_a_small_readings_table_is_counted_exactly(admin_client, alerting_sensor):
+    page = admin_client.get("/admin/sensors/reading/").content.decode()
+    assert "3 readings" in page

@@ -49,6 +49,16 @@ def test_a_batch_is_stored_in_one_go_and_offsets_are_normalised_to_utc(device, s
     assert ReadingMark.objects.count() == 2
 
 
+def test_an_offset_with_seconds_is_stored_at_its_utc_instant(device, sensors):
+    response = device.post(URL, reading(timestamp="2026-01-02T00:00:00+23:59:59.999999"), "json")
+    assert response.status_code == 201, response.content
+    stored = Reading.objects.get().timestamp
+    assert stored.isoformat() == "2026-01-01T00:00:00.000001+00:00"
+    # Pushed past year 1 by its offset: a named 400 on the field, never a 500.
+    early = device.post(URL, reading(timestamp="0001-01-01T00:00:00+23:59:59.999999"), "json")
+    assert "timestamp" in assert_error(early, 400)["details"]
+
+
 def test_resending_a_batch_stores_nothing_twice(device, sensors):
     batch = [reading("A", f"2026-01-01T00:0{i}:00Z", i) for i in range(5)]
     assert device.post(URL, batch, format="json").status_code == 201

@@ -56,3 +56,10 @@ def test_several_series_and_an_empty_plot_both_render():
     empty = render_plot([], width=300, height=200, title="nothing")
     assert many.startswith(PNG_MAGIC) and empty.startswith(PNG_MAGIC)
     assert _pixels(empty).shape[:2] == (200, 300)
+
+
+def test_names_and_units_are_drawn_as_plain_text_not_mathtext():
+    series = _series("A", high=65)
+    series.name, series.unit = "$\\frac{$", "$x^2$"
+    png = render_plot([series], width=640, height=360, title="Sensor $\\frac{")
+    assert png.startswith(PNG_MAGIC)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from sensors.services import readings_store
 from tests.helpers import assert_error
 from tests.sensors.factories import SensorFactory, store
 
@@ -90,6 +92,28 @@ def test_a_bad_bucket_is_400(api_client, series, bucket):
 def test_too_many_buckets_is_400(api_client, series):
     params = {"from": "2000-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z", "bucket": "1s"}
     assert_error(api_client.get("/api/v1/sensors/A/stats/", params), 400, "too_many_buckets")
+
+
+def test_a_bucket_reaching_before_the_year_1_is_a_named_400(api_client):
+    sensor = SensorFactory(code="OLD")
+    readings_store(rows=[(sensor.id, datetime(1, 1, 1, 5, tzinfo=UTC), 1.0)])
+    response = api_client.get("/api/v1/sensors/OLD/stats/", {"bucket": "366d"})
+    assert_error(response, 400, "bucket_before_calendar")
+    body = api_client.get("/api/v1/sensors/OLD/stats/", {"bucket": "1d"}).json()
+    assert body[0]["start"].startswith("0001-01-01") and body[0]["count"] == 1
+
+
+def test_a_non_ascii_digit_as_plot_width_is_400(api_client, series):
+    error = assert_error(api_client.get("/api/v1/sensors/A/plot.png?width=%C2%B2"), 400)
+    assert "width" in error["details"]
+
+
+def test_a_sensor_name_with_dollars_still_plots(api_client):
+    sensor = SensorFactory(code="TEX", name="$\\frac{$ and $x$", unit="$")
+    store(sensor, 1, 2, 3)
+    response = api_client.get("/api/v1/sensors/TEX/plot.png")
+    assert response.status_code == 200
+    assert response.content.startswith(PNG_MAGIC)
 
 
 def test_the_sensor_plot_is_a_png_of_the_asked_size(api_client, series):

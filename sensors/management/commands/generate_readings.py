@@ -8,6 +8,7 @@ from sensors.models import Sensor
 from sensors.parsing import parse_timestamp
 from sensors.services import readings_generate
 from sensors.synthetic import SineSpec
+from targets_site.errors import DomainError
 from targets_site.progress import progress_counter
 
 MAX_COUNT = 50_000_000
@@ -58,18 +59,21 @@ class Command(BaseCommand):
             period_s=options["period_hours"] * 3600,
             noise=options["noise"],
         )
-        with progress_counter(
-            stdout=self.stdout, total=count, desc=f"generating {sensor.code}", unit=" readings"
-        ) as advance:
-            result = readings_generate(
-                sensor=sensor,
-                start=start,
-                step_s=options["step"],
-                count=count,
-                spec=spec,
-                seed=options["seed"],
-                on_chunk=advance,
-            )
+        try:
+            with progress_counter(
+                stdout=self.stdout, total=count, desc=f"generating {sensor.code}", unit=" readings"
+            ) as advance:
+                result = readings_generate(
+                    sensor=sensor,
+                    start=start,
+                    step_s=options["step"],
+                    count=count,
+                    spec=spec,
+                    seed=options["seed"],
+                    on_chunk=advance,
+                )
+        except DomainError as err:  # e.g. the sensor was deleted while its readings were written
+            raise CommandError(str(err)) from None
         self.stdout.write(
             self.style.SUCCESS(
                 f"Generated {result.received} readings for {sensor.code} from "
