@@ -45,8 +45,10 @@ def reading_rows_estimate() -> int:
         cursor.execute(
             "SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint, "
             "BOOL_OR(c.reltuples >= 0) FROM pg_class c "
-            "WHERE c.oid = %s::regclass "
-            "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)",
+            # Only tables that hold rows: ANALYZE of a partitioned parent also sets its own
+            # reltuples to the total, which would count every row twice.
+            "WHERE c.relkind = 'r' AND (c.oid = %s::regclass "
+            "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass))",
             [table, table],
         )
         total, known = cursor.fetchone()
