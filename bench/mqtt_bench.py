@@ -3,8 +3,9 @@
     .venv/bin/python bench/mqtt_bench.py                       # both cases, 3 rounds each
     .venv/bin/python bench/mqtt_bench.py --messages 50000 --lists 200 --rounds 1
 
-Two streams, each published by ``mosquitto_pub -l -q 1`` (C, MQTT v5, 1000 in flight) from a
-file prepared beforehand, to a private Mosquitto started for the run on a free port:
+Two streams, each published by ``mosquitto_pub -l -q 1`` (C, MQTT v5, 1000 in flight) from
+files prepared beforehand (40,000 lines each, see ``publish``), to a private Mosquitto
+started for the run on a free port:
 
 1. one-reading messages ``{"timestamp", "value"}`` (default 100,000 of them);
 2. 1,000-reading messages (default 300 of them, 300,000 readings).
@@ -48,6 +49,7 @@ PG = "host=127.0.0.1 port=5432 user=postgres"
 DB = "mqtt_bench"
 PREFIX = "bench/targets"
 SENSOR = "BENCH"
+CHUNK = 40_000
 STORED = re.compile(r"^Stored (\d+) new readings from (\d+) messages")
 
 
@@ -98,73 +100,106 @@ class Broker:
         self.process.wait(timeout=10)
 
 
-def write_streams(directory: Path, messages: int, lists: int) -> tuple[Path, Path]:
-    """One line per message: ``messages`` single readings, then ``lists`` 1,000-reading lists."""
+def write_streams(directory: Path, messages: int, lists: int) -> tuple[list[Path], list[Path]]:
+    """One line per message: ``messages`` single readings, and ``lists`` 1,000-reading lists,
+    each stream in files of at most ``CHUNK`` lines (see ``publish``)."""
     start = datetime(2026, 1, 1, tzinfo=UTC)
 
     def stamp(n: int) -> str:
         return (start + timedelta(milliseconds=n)).isoformat().replace("+00:00", "Z")
 
-    singles = directory / "singles.txt"
-    with singles.open("w") as out:
-        for n in range(messages):
-            out.write(f'{{"timestamp":"{stamp(n)}","value":{n % 1000 / 10}}}\n')
-    batches = directory / "lists.txt"
-    with batches.open("w") as out:
-        for m in range(lists):
-            rows = (
+    def chunks(name: str, lines) -> list[Path]:
+        paths: list[Path] = []
+        for n, line in enumerate(lines):
+            if n % CHUNK == 0:
+                paths.append(directory / f"{name}-{len(paths)}.txt")
+                out = paths[-1].open("w")
+            out.write(line)
+            if n % CHUNK == CHUNK - 1:
+                out.close()
+        out.close()
+        return paths
+
+    singles = chunks(
+        "singles",
+        (f'{{"timestamp":"{stamp(n)}","value":{n % 1000 / 10}}}\n' for n in range(messages)),
+    )
+    batches = chunks(
+        "lists",
+        (
+            "["
+            + ",".join(
                 f'{{"timestamp":"{stamp(m * 1000 + i)}","value":{i / 10}}}' for i in range(1000)
             )
-            out.write("[" + ",".join(rows) + "]\n")
+            + "]\n"
+            for m in range(lists)
+        ),
+    )
     return singles, batches
 
 
-def publish(port: int, stream: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [
-            "mosquitto_pub",
-            "-p",
-            str(port),
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-            "-M",
-            "1000",
-            "-t",
-            f"{PREFIX}/readings/{SENSOR}",
-            "-l",
-        ],
-        stdin=stream.open("rb"),
-    )
+def publish(port: int, stream: list[Path]) -> None:
+    """``mosquitto_pub -l`` for each file of the stream in turn.
+
+    One process publishes at most ``CHUNK`` messages: ``-l`` queues every line it reads at once,
+    and with more than 65,535 queued its packet ids wrap onto messages still waiting, which it
+    then loses (seen with 100,000 lines: a third arrived).
+    """
+    for path in stream:
+        with path.open("rb") as lines:
+            subprocess.run(
+                [
+                    "mosquitto_pub",
+                    "-p",
+                    str(port),
+                    "-V",
+                    "mqttv5",
+                    "-q",
+                    "1",
+                    "-M",
+                    "1000",
+                    "-t",
+                    f"{PREFIX}/readings/{SENSOR}",
+                    "-l",
+                ],
+                stdin=lines,
+                check=True,
+            )
 
 
-def run_mosquitto_sub(port: int, stream: Path, count: int) -> dict:
-    sub = subprocess.Popen(
-        [
-            "mosquitto_sub",
-            "-p",
-            str(port),
-            "-V",
-            "mqttv5",
-            "-q",
-            "1",
-            "-i",
-            "bench-sub",
-            "-t",
-            f"{PREFIX}/readings/+",
-            "-C",
-            str(count),
-        ],
+def end_session(port: int, client_id: str) -> None:
+    """Clean start, no expiry: the broker forgets the session, or it would queue (and later
+    deliver) the other receiver's stream too."""
+    topic = f"{PREFIX}/readings/+"
+    subprocess.run(
+        ["mosquitto_sub", "-p", str(port), "-V", "mqttv5", "-i", client_id, "-t", topic, "-E"],
+        check=True,
+        timeout=60,
         stdout=subprocess.DEVNULL,
     )
-    time.sleep(1.0)  # mosquitto_sub prints nothing on subscribing; give it a generous second
-    started = time.perf_counter()
-    publisher = publish(port, stream)
-    publisher.wait()
-    published = time.perf_counter() - started
-    sub.wait(timeout=600)
-    return {"seconds": time.perf_counter() - started, "publisher_seconds": published}
+
+
+def run_mosquitto_sub(port: int, stream: list[Path], count: int) -> dict:
+    session = ["-p", str(port), "-V", "mqttv5", "-q", "1", "-c", "-x", "600", "-i", "bench-sub"]
+    topic = ["-t", f"{PREFIX}/readings/+"]
+    # A persistent session, subscribed before the clock starts (-E: exit once subscribed), so
+    # nothing published before the receiving mosquitto_sub is up can be missed.
+    subprocess.run(["mosquitto_sub", *session, *topic, "-E"], check=True, timeout=60)
+    sub = subprocess.Popen(
+        ["mosquitto_sub", *session, *topic, "-C", str(count)], stdout=subprocess.DEVNULL
+    )
+    try:
+        started = time.perf_counter()
+        publish(port, stream)
+        published = time.perf_counter() - started
+        sub.wait(timeout=600)
+        seconds = time.perf_counter() - started
+    finally:
+        if sub.poll() is None:
+            sub.kill()
+            sub.wait()
+        end_session(port, "bench-sub")
+    return {"seconds": seconds, "publisher_seconds": published}
 
 
 def database_reset() -> None:
@@ -177,7 +212,9 @@ def stored_count() -> int:
         return conn.execute("SELECT count(*) FROM sensors_reading").fetchone()[0]
 
 
-def run_worker(env: dict[str, str], port: int, stream: Path, messages: int, readings: int) -> dict:
+def run_worker(
+    env: dict[str, str], port: int, stream: list[Path], messages: int, readings: int
+) -> dict:
     database_reset()
     worker = subprocess.Popen(
         [PYTHON, "manage.py", "ingest_mqtt", "-v", "2"],
@@ -208,8 +245,7 @@ def run_worker(env: dict[str, str], port: int, stream: Path, messages: int, read
         wait_until(lambda: progress["subscribed"], 60, "the worker to subscribe")
         cpu_before = cpu_seconds(worker.pid)
         started = time.perf_counter()
-        publisher = publish(port, stream)
-        publisher.wait()
+        publish(port, stream)
         published = time.perf_counter() - started
         if not progress["done"].wait(600):
             raise RuntimeError("the worker did not finish:\n" + "".join(lines[-20:]))
@@ -218,6 +254,7 @@ def run_worker(env: dict[str, str], port: int, stream: Path, messages: int, read
     finally:
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
+        end_session(port, env["MQTT_CLIENT_ID"])
     count = stored_count()
     if count != readings:
         raise RuntimeError(f"stored {count} readings, expected {readings}")

@@ -21,20 +21,19 @@ from targets_site.errors import DomainError
 
 @admin.register(Export)
 class ExportAdmin(admin.ModelAdmin):
+    # Fits a 1366 px window next to the filter, the download link included; the storage, checksum
+    # and requester are on the export's page.
     list_display = [
         "id",
         "dataset",
-        "format",
-        "gzip",
+        "file_format",
         "status",
-        "storage",
+        "download",
         "rows",
         "size",
-        "short_sha256",
-        "requested_by",
         "created_at",
-        "download",
     ]
+    list_display_links = ["id", "dataset"]
     list_filter = ["status", "dataset", "format", "storage", "schedule"]
     list_select_related = ["requested_by"]
     actions = ["cancel_exports"]
@@ -69,6 +68,10 @@ class ExportAdmin(admin.ModelAdmin):
             self.message_user(request, f"Cancelled {cancelled} exports.", messages.SUCCESS)
         for message in refused:
             self.message_user(request, message, messages.WARNING)
+
+    @admin.display(description="format", ordering="format")
+    def file_format(self, export: Export) -> str:
+        return f"{export.format}.gz" if export.gzip else export.format
 
     @admin.display(description="size", ordering="bytes")
     def size(self, export: Export) -> str:

@@ -10,25 +10,16 @@ from django.utils.html import format_html
 
 from games import services
 from games.models import ReviewStatus, Round, Score, ScoreInReview
+from targets_site.admin_format import short_datetime
 from targets_site.users import signed_in_user
 
 
 @admin.register(Score)
 class ScoreAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "player",
-        "mode",
-        "points",
-        "hits",
-        "misses",
-        "verified",
-        "unverified_reason",
-        "review_status",
-        "replay_difference_display",
-        "flagged",
-        "played_at",
-    ]
+    # Fits a 1366 px window next to the filter; hits, misses, the reason a score is unverified
+    # and the replay difference are on the score's page, flagged scores a filter away.
+    list_display = ["id", "player", "mode", "points", "verified", "review_status", "played"]
+    list_display_links = ["id", "player"]
     list_filter = [
         "mode",
         "verified",
@@ -119,6 +110,10 @@ class ScoreAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Score | None = None) -> bool:
         return False if obj is not None else super().has_change_permission(request, obj)
 
+    @admin.display(description="played at", ordering="played_at")
+    def played(self, score: Score) -> str:
+        return short_datetime(score.played_at)
+
     @admin.display(description="replay difference")
     def replay_difference_display(self, score: Score) -> str:
         if score.replay_points is None:
@@ -183,7 +178,7 @@ class ScoreInReviewAdmin(ScoreAdmin):
         "hits",
         "misses",
         "review_reason",
-        "played_at",
+        "played",
     ]
     list_filter = ["mode", ("player", admin.RelatedOnlyFieldListFilter)]
     date_hierarchy = None

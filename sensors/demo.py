@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,8 +11,10 @@ from sensors.synthetic import SineSpec
 DAYS = 3
 STEP_S = 60
 # code, name, unit, low, high, series (base, amplitude, period hours, noise, phase), seed
+# A's phase puts its daily peak (68 °C) at the end of the series: the demo's sensor page and the
+# README's picture show one open alert, whatever the time of day the demo was seeded.
 DEMO_SENSORS = [
-    ("A", "Boiler temperature", "°C", None, 65.0, SineSpec(57, 9, 24 * 3600, 1.2, 0.0), 1),
+    ("A", "Boiler temperature", "°C", None, 65.0, SineSpec(58, 10, 24 * 3600, 1.2, math.pi / 2), 1),
     ("B", "Server room temperature", "°C", None, 70.0, SineSpec(62, 9, 12 * 3600, 1.0, 1.0), 2),
     ("C", "Tank level", "%", 48.0, None, SineSpec(56, 8, 18 * 3600, 1.0, 2.0), 3),
 ]
@@ -19,6 +22,8 @@ DEMO_SENSORS = [
 
 def demo_seed(*, stdout: Any) -> None:
     """Sensors A (high 65), B (high 70) and C (low 48) with 3 days of 1-minute readings.
+
+    A's series ends at its daily peak, so A has an open alert right after seeding.
 
     A sensor that already has readings gets none added, so running it again changes nothing.
     """

@@ -51,6 +51,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, connection
 from paho.mqtt.packettypes import PacketTypes
@@ -191,7 +192,10 @@ def message_parse(delivery: Delivery, *, readings_topic: str) -> Decoded:
 
 
 def message_validate(decoded: Decoded, *, sensor_id: int | None) -> None:
-    """Fill ``decoded.rows``, or ``decoded.error`` with every problem of the message."""
+    """Fill ``decoded.rows``, or ``decoded.error`` with every problem of the message.
+
+    The rules are the API's (``sensors.parsing``), with the sensor named by the topic.
+    """
     if decoded.error is not None:
         return
     if sensor_id is None:
@@ -201,7 +205,7 @@ def message_validate(decoded: Decoded, *, sensor_id: int | None) -> None:
         decoded.rows = readings_from_json(
             decoded.data, known={decoded.code: sensor_id}, sensor=decoded.code
         )
-    except (errors.InvalidInput, errors.TooLarge) as exc:
+    except errors.DomainError as exc:
         decoded.error = exc
 
 
@@ -474,7 +478,9 @@ class MqttIngestWorker:
                 # A sensor was deleted while its readings were being stored: try again, its
                 # messages now fail as unknown sensors.
                 continue
-            except DatabaseError as exc:
+            # psycopg's own errors too: the COPY runs on psycopg's cursor, outside Django's
+            # error wrapping, so a connection lost mid-COPY is not a Django DatabaseError.
+            except (DatabaseError, psycopg.Error) as exc:
                 self.summary.db_retries += 1
                 logger.warning(
                     "mqtt: database unavailable (%s); %d messages held unacknowledged, "

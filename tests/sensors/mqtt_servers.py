@@ -119,6 +119,17 @@ class IngestWorker:
     def readings_topic(self, code: str) -> str:
         return f"{self.prefix}/readings/{code}"
 
+    def run_to_exit(self, timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run the worker in the foreground until it exits by itself (a refused start)."""
+        return subprocess.run(
+            [sys.executable, "manage.py", "ingest_mqtt"],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+
     def start(self) -> IngestWorker:
         self.runs += 1
         self._log_file = self.log.open("a")
@@ -170,11 +181,12 @@ class IngestWorker:
 class PrivateMosquitto:
     """A throwaway ``mosquitto`` on a free port (no persistence) that a test may kill."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, anonymous: bool = True) -> None:
         self.port = free_port()
         self.config = directory / "mosquitto.conf"
         self.config.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f"listener {self.port} 127.0.0.1\npersistence false\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
         )
         self.process: subprocess.Popen | None = None
 

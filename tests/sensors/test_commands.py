@@ -205,6 +205,8 @@ def test_demo_seed_creates_sensors_series_and_alerts_once():
     assert sensors["C"].low_threshold == 48
     assert Reading.objects.filter(sensor__code="A").count() == 3 * 1440
     assert set(Alert.objects.values_list("sensor__code", flat=True)) == {"A", "B", "C"}
+    # The sensor page pictured in the README shows A with an open alert.
+    assert Alert.objects.filter(sensor__code="A", closed_at__isnull=True).exists()
     counts = (Reading.objects.count(), Alert.objects.count())
     demo_seed(stdout=StringIO())
     assert (Reading.objects.count(), Alert.objects.count()) == counts

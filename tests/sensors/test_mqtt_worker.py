@@ -250,3 +250,34 @@ def test_a_worker_reconnects_when_the_broker_comes_back(make_worker, tmp_path):
         assert worker.terminate() == 0
     finally:
         broker.stop()
+
+
+def test_workers_in_a_shared_group_split_the_messages_and_store_each_once(make_worker):
+    SensorFactory(code="hall")
+    first, device = make_worker(MQTT_SHARED_GROUP="ingest", MQTT_BATCH_MS="20")
+    second, _ = make_worker(MQTT_SHARED_GROUP="ingest", MQTT_BATCH_MS="20")
+    second.prefix = first.prefix  # one stream, two workers (each keeps its own client id)
+    second.env["MQTT_TOPIC_PREFIX"] = first.prefix
+    first.start()
+    second.start()
+    assert "$share/ingest/" in first.output()
+    for n in range(0, 400, 20):
+        device.publish(first.readings_topic("hall"), *(reading(n + i) for i in range(20)))
+    wait_for(lambda: stored("hall") == 400, what="400 readings")
+    assert first.terminate() == 0
+    assert second.terminate() == 0
+    counts = [int(w.output().split("Stopped: ")[1].split(" messages")[0]) for w in (first, second)]
+    assert sum(counts) == 400  # each message went to exactly one of them
+    assert all(counts), f"the broker gave one worker everything: {counts}"
+
+
+def test_a_broker_that_refuses_the_worker_stops_it_with_a_message(make_worker, tmp_path):
+    broker = PrivateMosquitto(tmp_path, anonymous=False).start()
+    try:
+        worker, _ = make_worker(mqtt_url=broker.url)
+        result = worker.run_to_exit()
+    finally:
+        broker.stop()
+    assert result.returncode == 1
+    assert "refused the connection" in result.stderr
+    assert "Traceback" not in result.stderr
