@@ -244,10 +244,10 @@ def test_check_thresholds_creates_this_month_and_the_next_two():
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_partitioning_migration_converts_a_table_with_data():
-    before = [("sensors", "0003_silent_sensors")]
+    before = [("sensors", "0004_reading_rollups")]
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes("sensors")
-    partitioning = ("sensors", "0004_reading_monthly_partitions")
+    partitioning = ("sensors", "0005_reading_monthly_partitions")
     executor.migrate(before)
     try:
         old_apps = executor.loader.project_state(before).apps

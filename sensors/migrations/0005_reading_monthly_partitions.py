@@ -121,7 +121,7 @@ def unpartition_readings(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sensors", "0003_silent_sensors"),
+        ("sensors", "0004_reading_rollups"),
     ]
 
     operations = [
