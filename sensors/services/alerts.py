@@ -30,7 +30,6 @@ from django.utils import timezone
 
 from sensors.models import Alert, Reading, ReadingMark, Sensor, ThresholdCursor
 from sensors.services.notices import alert_notify, alert_remind
-from sensors.services.rollups import rollups_refresh
 from sensors.thresholds import (
     Episode,
     EvaluatorState,
@@ -91,6 +90,10 @@ def alert_evaluate_sensor(*, sensor_id: int) -> EvaluationSummary:
         )
         if spans:
             # The same marks keep the per-minute and per-hour rollups current, late ones too.
+            # Imported here: rollups load numpy and pandas, and every command imports this
+            # package at start-up (the admin does), most of them with no rollup to compute.
+            from sensors.services.rollups import rollups_refresh
+
             rollups_refresh(sensor_id=sensor.pk, spans=[(low, high) for _, low, high in spans])
             marks = [(mark_id, low) for mark_id, low, _ in spans]
             _evaluate_new_readings(sensor, marks, summary)

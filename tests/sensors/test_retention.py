@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from sensors.models import Alert, Reading, ReadingMark, ThresholdCursor
+from sensors.models import Alert, Reading, ReadingMark, ReadingRollup, ThresholdCursor
 from sensors.partitions import (
     DEFAULT_PARTITION,
     MonthPartition,
@@ -18,7 +18,7 @@ from sensors.partitions import (
     partition_from_name,
 )
 from sensors.selectors import stats_for
-from sensors.services import readings_store
+from sensors.services import alerts_evaluate, readings_store
 from sensors.services.retention import readings_partitions_ensure, readings_prune
 from tests.sensors.factories import SensorFactory
 
@@ -91,6 +91,8 @@ def test_prune_removes_old_readings_and_keeps_newer_ones_and_the_alerts():
     sensor, other = SensorFactory(), SensorFactory()
     _store_months(sensor)
     _store_months(other)
+    alerts_evaluate()  # builds the rollups (and consumes the marks)
+    rollups = list(ReadingRollup.objects.order_by("id").values())
     Alert.objects.create(
         sensor=sensor,
         kind="high",
@@ -99,9 +101,10 @@ def test_prune_removes_old_readings_and_keeps_newer_ones_and_the_alerts():
         reading_count=2,
         peak_value=99.0,
     )
+    _store_months(other, start=NOW, end=NOW + STEP * 2)  # a fresh mark left unconsumed
     alerts = list(Alert.objects.values())
     marks = ReadingMark.objects.count()
-    ThresholdCursor.objects.create(sensor=sensor, evaluated_until=START)
+    cursors = list(ThresholdCursor.objects.values())
     cutoff = NOW - timedelta(days=60)  # 2026-03-11 12:00
     kept_before = list(
         Reading.objects.filter(timestamp__gte=cutoff).order_by("sensor_id", "timestamp").values()
@@ -117,8 +120,11 @@ def test_prune_removes_old_readings_and_keeps_newer_ones_and_the_alerts():
     assert result.dropped == []
     assert result.deleted == old
     assert list(Alert.objects.values()) == alerts
-    assert ThresholdCursor.objects.get().evaluated_until == START
-    assert ReadingMark.objects.count() == marks
+    assert list(ThresholdCursor.objects.values()) == cursors
+    assert ReadingMark.objects.count() == marks == 1
+    # Rollups outlive the raw readings they summarise.
+    assert len(rollups) > 1000
+    assert list(ReadingRollup.objects.order_by("id").values()) == rollups
 
 
 @pytest.mark.django_db
