@@ -12,7 +12,6 @@ from django.utils.html import format_html
 
 from sensors import services
 from sensors.models import Alert, Reading, Sensor
-from sensors.selectors import reading_rows_estimate
 from targets_site.admin_format import short_datetime
 from targets_site.errors import Conflict
 
@@ -182,6 +181,10 @@ class EstimatingPaginator(Paginator):
     def count(self) -> int:
         query = getattr(self.object_list, "query", None)
         if connection.vendor == "postgresql" and query is not None and not query.where:
+            # Imported here: sensors.selectors loads pandas and numpy, and every cron command
+            # imports this admin module at start-up (django.setup()).
+            from sensors.selectors import reading_rows_estimate
+
             estimate = reading_rows_estimate()
             if estimate >= self.EXACT_BELOW:
                 return estimate

@@ -2,8 +2,10 @@
 
 A line plot cannot show more than one vertical stroke per pixel column; keeping each column's
 minimum and maximum (in their time order) draws exactly the same picture as the full series with
-at most two points per column. Breach points are not decimated here: the caller computes them on
-the full data and draws every one.
+at most two points per column. Breach points are picked from the full data before decimation and
+kept one per pixel column and side (the highest above ``high``, the lowest below ``low``): every
+column holding a breach is marked, and a million breaching readings draw at most two markers per
+column.
 """
 
 from __future__ import annotations
@@ -11,6 +13,43 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+def _columns_of(t: np.ndarray, *, start: float, end: float, columns: int) -> np.ndarray:
+    span = end - start
+    if span <= 0:
+        return np.zeros(t.size, dtype=np.int64)
+    column = np.floor((t - start) * (columns / span)).astype(np.int64)
+    return np.clip(column, 0, columns - 1)
+
+
+def breaches_per_column(
+    t: np.ndarray,
+    v: np.ndarray,
+    *,
+    start: float,
+    end: float,
+    columns: int,
+    low: float | None,
+    high: float | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Of the breach points ``(t, v)``, each pixel column's highest above ``high`` and lowest
+    below ``low``, in time order (at most ``2 * columns`` points)."""
+    t = np.asarray(t, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    column = _columns_of(t, start=start, end=end, columns=columns)
+    keep = []
+    for threshold, sign in ((high, -1.0), (low, 1.0)):
+        if threshold is None:
+            continue
+        side = np.flatnonzero(v > threshold if sign < 0 else v < threshold)
+        # Sorted by column, then most extreme first: the first of each column is its marker.
+        order = side[np.lexsort((sign * v[side], column[side]))]
+        _, first = np.unique(column[order], return_index=True)
+        keep.append(order[first])
+    chosen = np.unique(np.concatenate(keep)) if keep else np.empty(0, dtype=np.int64)
+    chosen = chosen[np.argsort(t[chosen], kind="stable")]
+    return t[chosen], v[chosen]
 
 
 def _first_per_segment(mask: np.ndarray, segment_of: np.ndarray) -> np.ndarray:
@@ -90,8 +129,18 @@ class StreamingDecimator:
         self.count += t.size
         mask = breach_mask(v, low=self.low, high=self.high)
         if mask.any():
-            self._breach_t.append(t[mask])
-            self._breach_v.append(v[mask])
+            self._breach_t, self._breach_v = [
+                [part]
+                for part in breaches_per_column(
+                    np.concatenate((*self._breach_t, t[mask])),
+                    np.concatenate((*self._breach_v, v[mask])),
+                    start=self.start,
+                    end=self.end,
+                    columns=self.columns,
+                    low=self.low,
+                    high=self.high,
+                )
+            ]
         self._t, self._v = decimate_minmax(
             np.concatenate((self._t, t)),
             np.concatenate((self._v, v)),

@@ -102,6 +102,35 @@ class Reading(models.Model):
         return f"{self.sensor.code} at {self.timestamp:%Y-%m-%d %H:%M:%S} = {self.value:g}"
 
 
+class ReadingRollup(models.Model):
+    """One sensor's readings summarised per minute or per hour (``level`` in seconds).
+
+    Written only by check_thresholds (sensors/services/rollups.py), which recomputes every whole
+    hour a batch of readings touched, late ones included; ingest stays a single COPY. Pruning
+    raw readings never touches these rows, so stats and plots of old ranges survive it.
+    """
+
+    sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="+")
+    level = models.PositiveIntegerField()
+    bucket_start = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    min = models.FloatField()
+    max = models.FloatField()
+    sum = models.FloatField()
+    first = models.FloatField()
+    last = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["sensor", "level", "bucket_start"], name="rollup_sensor_level_start_uniq"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sensor_id} per {self.level}s from {self.bucket_start:%Y-%m-%d %H:%M}"
+
+
 class Alert(models.Model):
     sensor = models.ForeignKey(Sensor, on_delete=models.CASCADE, related_name="alerts")
     kind = models.CharField(max_length=6, choices=AlertKind.choices)

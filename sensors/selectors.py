@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -13,12 +13,19 @@ from django.db import connection
 from django.db.models import Case, CharField, QuerySet, Value, When
 
 from sensors.decimation import StreamingDecimator
-from sensors.models import Alert, Reading, Sensor
+from sensors.models import Alert, Reading, ReadingMark, ReadingRollup, Sensor
 from sensors.plotting import PlotSeries
+from sensors.rollups import HOUR, LEVELS, level_for
 from targets_site.errors import InvalidInput
 
 MAX_STAT_BUCKETS = 10_000
+# Rollup rows read for one stats or plot request at most (beyond it a coarser level is used).
+MAX_ROLLUP_ROWS = 50_000
+_ROLLUP_COLUMNS = ("bucket_start", "count", "sum", "min", "max")
 _FETCH_CHUNK = 100_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CALENDAR_START = datetime(1, 1, 1, tzinfo=UTC)
+_TICK = timedelta(microseconds=1)  # the finest step of a stored timestamp
 
 
 def readings_in_range(
@@ -45,8 +52,10 @@ def reading_rows_estimate() -> int:
         cursor.execute(
             "SELECT COALESCE(SUM(GREATEST(c.reltuples, 0)), 0)::bigint, "
             "BOOL_OR(c.reltuples >= 0) FROM pg_class c "
-            "WHERE c.oid = %s::regclass "
-            "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass)",
+            # Only tables that hold rows: ANALYZE of a partitioned parent also sets its own
+            # reltuples to the total, which would count every row twice.
+            "WHERE c.relkind = 'r' AND (c.oid = %s::regclass "
+            "OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass))",
             [table, table],
         )
         total, known = cursor.fetchone()
@@ -97,19 +106,23 @@ def _epoch_sql(column: str) -> str:
     return f"(julianday({column}) - 2440587.5) * 86400.0"
 
 
-def _fetch_chunks(
-    sensor: Sensor, start: datetime | None, end: datetime | None
+def fetch_readings(
+    sensor_id: int,
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    end_inclusive: bool = True,
 ) -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     """(seconds, values) numpy chunks in time order, from a raw cursor: no model instances."""
     table = Reading._meta.db_table
     where = ["sensor_id = %s"]
-    params: list[int | str | None] = [sensor.id]
+    params: list[int | str | None] = [sensor_id]
     adapt = connection.ops.adapt_datetimefield_value
     if start is not None:
         where.append("timestamp >= %s")
         params.append(adapt(start))
     if end is not None:
-        where.append("timestamp <= %s")
+        where.append("timestamp <= %s" if end_inclusive else "timestamp < %s")
         params.append(adapt(end))
     sql = (
         f"SELECT {_epoch_sql('timestamp')}, value FROM {table} "  # noqa: S608
@@ -127,15 +140,157 @@ def _fetch_chunks(
             yield seconds, array[:, 1]
 
 
+def _fetch_chunks(
+    sensor: Sensor, start: datetime | None, end: datetime | None
+) -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
+    return fetch_readings(sensor.id, start, end)
+
+
+def _floor(moment: datetime, seconds: int) -> datetime:
+    return _EPOCH + timedelta(seconds=seconds) * ((moment - _EPOCH) // timedelta(seconds=seconds))
+
+
+def hour_spans(spans: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Inclusive (first, last) spans widened to whole hours, merged: sorted half-open intervals."""
+    hour = timedelta(seconds=HOUR)
+    widened = sorted((_floor(low, HOUR), _floor(high, HOUR) + hour) for low, high in spans)
+    merged: list[tuple[datetime, datetime]] = []
+    for low, high in widened:
+        if merged and low <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+@dataclass(frozen=True)
+class Partials:
+    """Partial aggregates in time order: raw readings (``width`` 0) and rollup rows mixed."""
+
+    t: npt.NDArray[np.float64]
+    width: npt.NDArray[np.float64]
+    count: npt.NDArray[np.float64]
+    sum: npt.NDArray[np.float64]
+    min: npt.NDArray[np.float64]
+    max: npt.NDArray[np.float64]
+
+
+def _raw_partials(
+    sensor: Sensor, low: datetime, high: datetime, *, inclusive: bool
+) -> list[tuple[npt.NDArray[np.float64], ...]]:
+    pieces: list[tuple[npt.NDArray[np.float64], ...]] = []
+    for t, v in fetch_readings(sensor.id, low, high, end_inclusive=inclusive):
+        pieces.append((t, np.zeros(t.size), np.ones(t.size), v, v, v))
+    return pieces
+
+
+def _partials(sensor: Sensor, first: datetime, last: datetime, level: int) -> Partials:
+    """The sensor's data in ``[first, last]`` as rollup rows of ``level`` where they are whole
+    and current, raw readings elsewhere: the unaligned edges of the range, and every hour with
+    readings that check_thresholds has not rolled up yet (its pending ReadingMarks)."""
+    step = timedelta(seconds=level)
+    inner_start = _floor(first, level)
+    if inner_start < first:
+        inner_start += step
+    # Rollups cover [inner_start, inner_end): the buckets wholly inside the inclusive range.
+    inner_end = _floor(last + _TICK, level)
+    pieces: list[tuple[npt.NDArray[np.float64], ...]] = []
+    if inner_start >= inner_end:
+        pieces += _raw_partials(sensor, first, last, inclusive=True)
+    else:
+        pending = ReadingMark.objects.filter(
+            sensor=sensor, min_timestamp__lte=inner_end, max_timestamp__gte=inner_start
+        ).values_list("min_timestamp", "max_timestamp")
+        dirty = [
+            (max(low, inner_start), min(high, inner_end))
+            for low, high in hour_spans(pending)
+            if low < inner_end and high > inner_start
+        ]
+        pieces += _raw_partials(sensor, first, inner_start, inclusive=False)
+        rows = np.array(
+            list(
+                ReadingRollup.objects.filter(
+                    sensor=sensor,
+                    level=level,
+                    bucket_start__gte=inner_start,
+                    bucket_start__lt=inner_end,
+                )
+                .order_by("bucket_start")
+                .values_list(*_ROLLUP_COLUMNS)
+            ),
+            dtype=object,
+        ).reshape(-1, len(_ROLLUP_COLUMNS))
+        if rows.size:
+            t = np.array([moment.timestamp() for moment in rows[:, 0]], dtype=np.float64)
+            values = rows[:, 1:].astype(np.float64)
+            keep = np.ones(t.size, dtype=bool)
+            for low, high in dirty:
+                keep &= (t < low.timestamp()) | (t >= high.timestamp())
+            pieces.append(
+                (
+                    t[keep],
+                    np.full(int(keep.sum()), float(level)),
+                    *(values[keep, i] for i in range(4)),
+                )
+            )
+        for low, high in dirty:
+            pieces += _raw_partials(sensor, low, high, inclusive=False)
+        pieces += _raw_partials(sensor, inner_end, last, inclusive=True)
+    if not pieces:
+        empty = np.empty(0)
+        return Partials(empty, empty, empty, empty, empty, empty)
+    columns = [np.concatenate([piece[i] for piece in pieces]) for i in range(6)]
+    order = np.argsort(columns[0], kind="stable")
+    t, width, count, total, low_v, high_v = (column[order] for column in columns)
+    return Partials(t, width, count, total, low_v, high_v)
+
+
 def _data_bounds(
     sensor: Sensor, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime] | None:
     readings = readings_in_range(sensor=sensor, start=start, end=end).order_by("timestamp")
     first = start or readings.values_list("timestamp", flat=True).first()
     last = end or readings.order_by("-timestamp").values_list("timestamp", flat=True).first()
+    if start is None:
+        # Pruned raw readings live on in the rollups: the data begins at the oldest minute kept.
+        rolled = ReadingRollup.objects.filter(sensor=sensor, level=LEVELS[0])
+        if end is not None:
+            rolled = rolled.filter(bucket_start__lte=end)
+        oldest = rolled.order_by("bucket_start").values_list("bucket_start", flat=True).first()
+        if oldest is not None and (first is None or oldest + timedelta(seconds=LEVELS[0]) <= first):
+            first = oldest
+            if last is None:
+                newest = rolled.order_by("-bucket_start").values_list("bucket_start", flat=True)
+                last = newest[0] + timedelta(seconds=LEVELS[0]) - _TICK
     if first is None or last is None:
         return None
     return first, last
+
+
+def _oldest_reading(sensor: Sensor) -> datetime | None:
+    return (
+        Reading.objects.filter(sensor=sensor)
+        .order_by("timestamp")
+        .values_list("timestamp", flat=True)
+        .first()
+    )
+
+
+def _plot_level(first: datetime, last: datetime, columns: int) -> int | None:
+    """The coarsest rollup level still no wider than a pixel column (None: draw raw readings)."""
+    per_column = (last - first).total_seconds() / columns
+    fitting = [level for level in LEVELS if level <= per_column]
+    return fitting[-1] if fitting else None
+
+
+def _feed_partials(decimator: StreamingDecimator, partials: Partials) -> None:
+    """A rollup row draws as its min and max at the middle of its bucket; a raw reading as is."""
+    rolled = partials.width > 0
+    middle = partials.t[rolled] + partials.width[rolled] / 2
+    t = np.concatenate((middle, middle, partials.t[~rolled]))
+    v = np.concatenate((partials.min[rolled], partials.max[rolled], partials.min[~rolled]))
+    order = np.argsort(t, kind="stable")
+    decimator.feed(t[order], v[order])
 
 
 def plot_series_for(
@@ -143,8 +298,10 @@ def plot_series_for(
 ) -> tuple[list[PlotSeries], datetime | None, datetime | None]:
     """Each sensor's series decimated to ``columns`` pixel columns, with every breach point.
 
-    Readings are streamed in chunks and decimated as they come, so memory is bounded by the chunk
-    size and the number of columns (plus the breach points, which are all kept).
+    Over a range wider than a minute per pixel column the rollups are drawn instead of the raw
+    readings (``_plot_level``), so the cost follows the pixels, not the readings. Raw readings
+    are streamed in chunks and decimated as they come; memory is bounded by the chunk size and
+    the number of columns. Breach markers: at most one high and one low per pixel column.
     """
     bounds = [b for b in (_data_bounds(s, start, end) for s in sensors) if b is not None]
     if not bounds:
@@ -175,8 +332,20 @@ def plot_series_for(
             low=sensor.low_threshold,
             high=sensor.high_threshold,
         )
-        for t, v in _fetch_chunks(sensor, first, last):
-            decimator.feed(t, v)
+        level = _plot_level(first, last, columns)
+        if level is None:
+            raw_from = first
+            oldest = _oldest_reading(sensor)
+            if oldest is None or oldest > first:
+                # Raw readings pruned (or none): the minutes before them come from the rollups.
+                pruned_until = last if oldest is None else min(last, oldest - _TICK)
+                _feed_partials(decimator, _partials(sensor, first, pruned_until, LEVELS[0]))
+                raw_from = oldest or last
+            if oldest is not None and oldest <= last:
+                for t, v in _fetch_chunks(sensor, raw_from, last):
+                    decimator.feed(t, v)
+        else:
+            _feed_partials(decimator, _partials(sensor, first, last, level))
         t, v = decimator.series
         breach_t, breach_v = decimator.breaches
         series.append(
@@ -202,10 +371,6 @@ class StatBucket:
     min: float | None
     max: float | None
     mean: float | None
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CALENDAR_START = datetime(1, 1, 1, tzinfo=UTC)
 
 
 def _check_bucket_calendar(first: datetime, bucket: timedelta) -> None:
@@ -240,13 +405,25 @@ def stats_for(
         )
     _check_bucket_calendar(first, bucket)
     # Aggregate chunk by chunk so memory stays flat: partial count/sum/min/max per bucket merge.
+    # Rollup rows are such partials already: read them where the bucket is a whole number of them.
+    level = level_for(
+        bucket_seconds=bucket.total_seconds(),
+        span_seconds=(last - first).total_seconds(),
+        max_rows=MAX_ROLLUP_ROWS,
+    )
+    chunks: Iterable[tuple[np.ndarray, ...]]
+    if level is None:
+        chunks = ((t, np.ones(t.size), v, v, v) for t, v in _fetch_chunks(sensor, first, last))
+    else:
+        p = _partials(sensor, first, last, level)
+        chunks = [(p.t, p.count, p.sum, p.min, p.max)] if p.t.size else []
     frames = []
-    for t, v in _fetch_chunks(sensor, first, last):
+    for t, counts, total, low, high in chunks:
         index = pd.to_datetime(t, unit="s", utc=True)
         frame = (
-            pd.Series(v, index=index)
+            pd.DataFrame({"count": counts, "sum": total, "min": low, "max": high}, index=index)
             .resample(bucket, origin="epoch")
-            .agg(["count", "sum", "min", "max"])
+            .agg({"count": "sum", "sum": "sum", "min": "min", "max": "max"})
         )
         frames.append(frame)
     if not frames:

@@ -83,8 +83,19 @@ def alert_evaluate_sensor(*, sensor_id: int) -> EvaluationSummary:
         # The row lock makes concurrent runs (cron on several machines) take turns per sensor.
         # NO KEY UPDATE: it does not wait for ingests, which hold KEY SHARE on their sensors.
         sensor = Sensor.objects.select_for_update(no_key=True).get(pk=sensor_id)
-        marks = list(ReadingMark.objects.filter(sensor=sensor).values_list("id", "min_timestamp"))
-        if marks:
+        spans = list(
+            ReadingMark.objects.filter(sensor=sensor).values_list(
+                "id", "min_timestamp", "max_timestamp"
+            )
+        )
+        if spans:
+            # The same marks keep the per-minute and per-hour rollups current, late ones too.
+            # Imported here: rollups load numpy and pandas, and every command imports this
+            # package at start-up (the admin does), most of them with no rollup to compute.
+            from sensors.services.rollups import rollups_refresh
+
+            rollups_refresh(sensor_id=sensor.pk, spans=[(low, high) for _, low, high in spans])
+            marks = [(mark_id, low) for mark_id, low, _ in spans]
             _evaluate_new_readings(sensor, marks, summary)
         if sensor.max_silence is not None:
             _evaluate_silence(sensor, summary)

@@ -3,7 +3,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensors.decimation import StreamingDecimator, breach_mask, decimate_minmax
+from sensors.decimation import (
+    StreamingDecimator,
+    breach_mask,
+    breaches_per_column,
+    decimate_minmax,
+)
 
 
 def test_each_column_keeps_its_minimum_and_maximum_in_time_order():
@@ -81,17 +86,27 @@ def test_streaming_in_chunks_gives_the_same_picture_as_one_pass():
     np.testing.assert_array_equal(stream.series[1], whole[1])
 
 
-def test_streaming_keeps_every_breach_point_at_full_resolution():
+def test_streaming_marks_every_breaching_column_once_per_side():
     t = np.arange(10_000, dtype=float)
     v = np.zeros(t.size)
-    v[::100] = 12.0  # 100 breaches, many sharing a pixel column
-    stream = StreamingDecimator(start=0, end=t.size, columns=10, high=10.0)
+    v[::100] = 12.0  # 100 breaches above, ten per pixel column
+    v[50] = 13.0  # the highest of column 0
+    v[9_999] = -5.0  # one breach below, in the last column
+    stream = StreamingDecimator(start=0, end=t.size, columns=10, low=-1.0, high=10.0)
     stream.feed(t[:5000], v[:5000])
     stream.feed(t[5000:], v[5000:])
     breach_t, breach_v = stream.breaches
-    assert breach_t.tolist() == t[::100].tolist()
-    assert np.all(breach_v == 12.0)
+    assert breach_v.tolist() == [13.0] + [12.0] * 9 + [-5.0]
+    assert sorted({int(x // 1000) for x in breach_t}) == list(range(10))
     assert stream.series[0].size <= 20
+
+
+def test_a_million_breaches_draw_at_most_two_markers_per_column():
+    t = np.arange(1_000_000, dtype=float)
+    v = np.where(t % 2 == 0, 100.0, -100.0)
+    breach_t, _ = breaches_per_column(t, v, start=0, end=t.size, columns=800, low=0, high=1)
+    assert breach_t.size == 1600
+    assert np.all(np.diff(breach_t) >= 0)
 
 
 def test_breach_mask_treats_values_equal_to_a_threshold_as_inside():

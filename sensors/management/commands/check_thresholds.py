@@ -5,6 +5,7 @@ from django.db import DatabaseError
 
 from sensors.models import Sensor
 from sensors.services import alerts_evaluate
+from sensors.services.retention import readings_partitions_ensure
 
 
 class Command(BaseCommand):
@@ -33,9 +34,13 @@ class Command(BaseCommand):
             if unknown:
                 raise CommandError(f"Unknown sensor codes: {', '.join(unknown)}.")
         try:
+            # Next months' partitions exist before their readings arrive (cheap when they do).
+            created = readings_partitions_ensure()
             summary = alerts_evaluate(sensor_codes=sensors)
         except DatabaseError as exc:
             raise CommandError(f"Threshold check failed: {exc}".splitlines()[0]) from None
+        if created:
+            self.stdout.write(f"Created reading partitions: {', '.join(created)}.")
         if options["verbosity"] >= 2 and summary.rewound:
             self.stdout.write(f"Late readings: re-evaluated {', '.join(summary.rewound)}.")
         self.stdout.write(
