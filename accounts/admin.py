@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 
 from accounts import services
 from accounts.models import ApiKey, ApiScope
+from targets_site.admin_format import short_datetime
 from targets_site.errors import DomainError
 
 
@@ -45,7 +46,8 @@ class RotateActionForm(ActionForm):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "name", "owner", "scopes", "last_used_at", "expires_at", "revoked_at"]
+    # Compact dates: with Django's long ones the list overflowed a 1366 px window.
+    list_display = ["prefix", "name", "owner", "scopes", "last_used", "expires", "revoked"]
     list_display_links = ["prefix", "name"]
     list_filter = ["revoked_at", "expires_at"]
     search_fields = ["prefix", "name", "owner__username"]
@@ -64,6 +66,18 @@ class ApiKeyAdmin(admin.ModelAdmin):
     fields = ["name", *readonly_fields]
     actions = ["revoke_selected", "rotate_selected"]
     action_form = RotateActionForm
+
+    @admin.display(description="last used", ordering="last_used_at")
+    def last_used(self, key: ApiKey) -> str:
+        return short_datetime(key.last_used_at)
+
+    @admin.display(description="expires", ordering="expires_at")
+    def expires(self, key: ApiKey) -> str:
+        return short_datetime(key.expires_at)
+
+    @admin.display(description="revoked", ordering="revoked_at")
+    def revoked(self, key: ApiKey) -> str:
+        return short_datetime(key.revoked_at)
 
     def get_form(
         self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any
