@@ -24,28 +24,38 @@ def target_png(
     *, mode: str, shots: Sequence[dict[str, Any]] | None, title: str = "", size_px: int = 480
 ) -> bytes:
     """Rings red, white, blue, yellow, green, black, orange from the centre out; hits are dots,
-    misses are crosses. In ``moving`` mode the square's outline is drawn over the rings."""
+    misses are crosses. In ``moving`` mode the target is the square the round was played on."""
     shots = list(shots or [])
     dpi = 100
     figure = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
-    radius = rules.BULLSEYE_RADIUS
-    for ring in range(len(rules.RING_POINTS), 0, -1):
+    if mode == "moving":
+        # The target was the bouncing square: draw it as it was, not rings it never had.
+        half = rules.SQUARE_HALF
+        radius = half
         axes.add_patch(
-            Circle(
-                (0, 0),
-                ring * rules.RING_WIDTH,
-                facecolor=_rgb(rules.RING_RGB[ring - 1]),
-                edgecolor="0.4",
-                linewidth=0.6,
+            Rectangle(
+                (-half, -half),
+                2 * half,
+                2 * half,
+                facecolor=_rgb(rules.SQUARE_RGB),
+                edgecolor="0.2",
+                linewidth=1.5,
             )
         )
-    if mode == "moving":
-        half = rules.SQUARE_HALF
-        axes.add_patch(
-            Rectangle((-half, -half), 2 * half, 2 * half, fill=False, edgecolor="crimson", lw=2)
-        )
+    else:
+        radius = rules.BULLSEYE_RADIUS
+        for ring in range(len(rules.RING_POINTS), 0, -1):
+            axes.add_patch(
+                Circle(
+                    (0, 0),
+                    ring * rules.RING_WIDTH,
+                    facecolor=_rgb(rules.RING_RGB[ring - 1]),
+                    edgecolor="0.4",
+                    linewidth=0.6,
+                )
+            )
     far = max([radius * 1.3, *(max(abs(s["x"]), abs(s["y"])) + 10 for s in shots)])
     view: float = min(far, MAX_VIEW)
 

@@ -45,6 +45,7 @@ BULLSEYE_RADIUS = RING_WIDTH * len(RING_POINTS)
 
 # moving: the bouncing square.
 SQUARE_HALF = 35  # pixels: the square is 70 x 70
+SQUARE_RGB = (70, 160, 240)  # its colour in the window and in target.png
 HIT_POINTS = 50
 STREAK_BONUS = 10  # per consecutive hit after the first
 MAX_POINTS_PER_HIT = 100

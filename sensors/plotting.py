@@ -56,6 +56,24 @@ def render_plot(
     end: datetime | None = None,
 ) -> bytes:
     """Draw every series, its dashed thresholds and its breach points; return PNG bytes."""
+    figure = plot_figure(series, width=width, height=height, title=title, start=start, end=end)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def plot_figure(
+    series: list[PlotSeries],
+    *,
+    width: int,
+    height: int,
+    title: str,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> Figure:
+    """The plot as a Figure: each series' line above its breach markers, which are filled in the
+    series' own colour and ringed in the breach red (so several sensors' breaches stay apart, and
+    a run of breaches never hides the line)."""
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot(1, 1, 1)
@@ -68,13 +86,16 @@ def render_plot(
     axes.grid(True, color="#dddddd", linewidth=0.6)
 
     drawn = 0
-    breach_labelled = False
+    thresholds: list[float] = []
     for index, item in enumerate(series):
         colour = SERIES_COLOURS[index % len(SERIES_COLOURS)]
-        axes.plot(_as_dates(item.t), item.v, color=colour, linewidth=1.0, label=_label(item))
+        axes.plot(
+            _as_dates(item.t), item.v, color=colour, linewidth=1.0, label=_label(item), zorder=3
+        )
         drawn += item.t.size
         for name, threshold in (("high", item.high), ("low", item.low)):
             if threshold is not None:
+                thresholds.append(threshold)
                 axes.axhline(
                     threshold,
                     color=colour,
@@ -88,13 +109,13 @@ def render_plot(
                 item.breach_v,
                 linestyle="none",
                 marker="o",
-                markersize=3,
-                markerfacecolor=BREACH_COLOUR,
+                markersize=4,
+                markerfacecolor=colour,
                 markeredgecolor=BREACH_COLOUR,
-                label=None if breach_labelled else "breach",
-                zorder=3,
+                markeredgewidth=1.0,
+                label=f"{item.code} breach",
+                zorder=2,
             )
-            breach_labelled = True
 
     if start is not None and end is not None and end > start:
         axes.set_xlim(
@@ -103,11 +124,12 @@ def render_plot(
     if drawn == 0:
         axes.text(
             0.5,
-            0.5,
+            _clear_of(thresholds, axes.get_ylim()),
             "no readings in this range",
             ha="center",
             va="center",
             transform=axes.transAxes,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.9},
         )
     locator = mdates.AutoDateLocator(tz=UTC)
     axes.xaxis.set_major_locator(locator)
@@ -120,7 +142,13 @@ def render_plot(
         for text in legend.get_texts():
             text.set_parse_math(False)
     figure.tight_layout()
+    return figure
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+
+def _clear_of(thresholds: list[float], ylim: tuple[float, float]) -> float:
+    """The height (axes fraction) for a note that no threshold line runs through."""
+    low, high = ylim
+    if not thresholds or high <= low:
+        return 0.5
+    lines = [(value - low) / (high - low) for value in thresholds]
+    return max((0.5, 0.25, 0.75, 0.1, 0.9), key=lambda y: min(abs(y - line) for line in lines))

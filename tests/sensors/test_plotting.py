@@ -63,3 +63,34 @@ def test_names_and_units_are_drawn_as_plain_text_not_mathtext():
     series.name, series.unit = "$\\frac{$", "$x^2$"
     png = render_plot([series], width=640, height=360, title="Sensor $\\frac{")
     assert png.startswith(PNG_MAGIC)
+
+
+def test_each_sensors_breaches_are_its_own_colour_under_its_line():
+    from matplotlib.colors import to_hex
+
+    from sensors.plotting import plot_figure
+
+    figure = plot_figure(
+        [_series("A", high=65), _series("B", high=66)], width=900, height=400, title="A, B"
+    )
+    lines = {line.get_label(): line for line in figure.axes[0].get_lines()}
+    for code in ("A", "B"):
+        series_line = next(line for label, line in lines.items() if label.startswith(f"{code} "))
+        breaches = lines[f"{code} breach"]
+        assert to_hex(breaches.get_markerfacecolor()) == to_hex(series_line.get_color())
+        assert to_hex(breaches.get_markeredgecolor()) == BREACH_COLOUR
+        assert breaches.get_zorder() < series_line.get_zorder()  # the line stays visible
+    face = {to_hex(lines[f"{code} breach"].get_markerfacecolor()) for code in ("A", "B")}
+    assert len(face) == 2
+
+
+def test_the_empty_plot_note_is_clear_of_the_threshold_lines():
+    from sensors.plotting import plot_figure
+
+    empty = PlotSeries("A", "Sensor A", "°C", np.empty(0), np.empty(0), low=40.0, high=65.0)
+    figure = plot_figure([empty], width=640, height=360, title="A")
+    axes = figure.axes[0]
+    note = next(t for t in axes.texts if t.get_text() == "no readings in this range")
+    low, high = axes.get_ylim()
+    for threshold in (65.0, 40.0):
+        assert abs(note.get_position()[1] - (threshold - low) / (high - low)) >= 0.15
