@@ -83,7 +83,7 @@ def capture(base_url: str, username: str, password: str, out: Path) -> None:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
-        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context = browser.new_context(viewport={"width": 1366, "height": 768})
         page = context.new_page()
         admin_log_in(page, base_url, username, password)
 
@@ -100,14 +100,12 @@ def capture(base_url: str, username: str, password: str, out: Path) -> None:
         page.wait_for_function(
             "() => [...document.images].every(img => img.complete && img.naturalWidth > 0)"
         )
-        page.set_viewport_size({"width": 1280, "height": 1200})
+        page.set_viewport_size({"width": 1366, "height": 1200})
         png_save(page.screenshot(full_page=True), out / "admin-sensor.png")
-        # The alert list is wide: every column, acknowledgement included, fits at 1440 px.
-        page.set_viewport_size({"width": 1440, "height": 700})
+        # Every list fits a 1366 px laptop screen (tests/browser/test_admin_layout.py).
+        page.set_viewport_size({"width": 1366, "height": 768})
         page.goto(f"{base_url}/admin/sensors/alert/")
         png_save(page.screenshot(), out / "admin-alerts.png")
-        page.set_viewport_size({"width": 1280, "height": 800})
-
         png_save(
             fetched_png(
                 page, f"{base_url}/api/v1/plots/readings.png?sensors=A,B,C&width=1100&height=480"
