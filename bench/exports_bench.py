@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from needs import require
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -171,6 +173,7 @@ def startup() -> dict:
 
 
 def main() -> None:
+    require(tools=("psql",), services=("postgres",))
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from needs import require
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
 # Each size gets its own database, named with this prefix (one per engineer on a shared machine).
@@ -228,6 +230,7 @@ def ensure_database(name: str, reuse: bool) -> None:
 
 
 def main() -> None:
+    require(tools=("psql",), services=("postgres",))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--small", type=int, default=10_000)
     parser.add_argument("--large", type=int, default=1_000_000)

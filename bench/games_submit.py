@@ -25,6 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
+from needs import require
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -68,6 +70,7 @@ def bot_body(mode: str, seed: int, duration_s: int) -> dict:
 
 
 def main() -> None:
+    require(services=("postgres",))
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=200, help="submissions per case")
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))

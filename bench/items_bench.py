@@ -36,6 +36,7 @@ from pathlib import Path
 import psutil
 import psycopg
 import requests
+from needs import require
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE = "bench_items"
@@ -299,6 +300,7 @@ def report(targets, runs, *, rounds: int, goal: float) -> None:
 
 
 def main() -> None:
+    require(tools=("wrk",), services=("postgres",))
     global DATABASE  # the helpers above read it
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=10_000)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import psycopg
 import requests
+from needs import require
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
@@ -93,6 +94,7 @@ def count_writes(acks: dict) -> dict:
 
 
 def main() -> int:
+    require(tools=("locust",), services=("postgres",))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=64)
     parser.add_argument("--duration", type=int, default=60)

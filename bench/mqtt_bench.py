@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from needs import require
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -282,6 +283,7 @@ def prepare_database() -> dict[str, str]:
 
 
 def main() -> None:
+    require(tools=("mosquitto_pub", "mosquitto_sub"), services=("postgres", "mqtt"))
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=100_000, help="one-reading messages")
     parser.add_argument("--lists", type=int, default=300, help="1,000-reading messages")

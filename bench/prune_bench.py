@@ -32,6 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+
+from needs import require  # noqa: E402 - after the path fix
+
 from sensors.partitions import month_of  # noqa: E402 - after the path fix
 
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -87,6 +90,7 @@ def load_month(url: str, month) -> int:
 
 
 def main() -> None:
+    require(tools=("psql",), services=("postgres",))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--database", default="prune_bench")

@@ -29,6 +29,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from needs import require
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
@@ -106,6 +108,7 @@ def write_csv(path: Path, rows: int) -> None:
 
 
 def main() -> None:
+    require(tools=("psql",), services=("postgres",))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", required=True, help="git revision to compare against")
     parser.add_argument(

@@ -31,6 +31,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from needs import require
+
 ROOT = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
 DB = "sensors_bench"
@@ -296,6 +298,7 @@ def bench_plot(rows: int, repeats: int) -> dict:
 
 
 def main() -> None:
+    require(tools=("psql",), services=("postgres",))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--large", type=int, default=1_000_000)

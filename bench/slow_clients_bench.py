@@ -23,8 +23,10 @@ import time
 from pathlib import Path
 
 import requests
+from needs import require
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 
 from tests.deploy.nginx import Nginx
 from tests.faults.servers import Gunicorn, production_env, sqlite_site_copy
@@ -72,6 +74,7 @@ def measure(base: str, port: int, *, slow: int, count: int) -> dict[str, float]:
 
 
 def main() -> None:
+    require(tools=("nginx",))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slow", type=int, default=50)
     parser.add_argument("--requests", type=int, default=20)
