@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import tempfile
+from importlib import import_module
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,10 +11,11 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.module_loading import module_has_submodule
 
 from exports import services
 from exports.choices import Status
-from exports.datasets import dataset_for_model
+from exports.datasets import dataset_for_model, datasets_available
 from exports.formats import rows_write
 from exports.models import Export, ExportSchedule
 from targets_site.errors import DomainError
@@ -119,10 +121,15 @@ def export_selected(modeladmin, request: HttpRequest, queryset: QuerySet) -> Fil
 
 
 def export_selected_attach(site: admin.AdminSite) -> None:
-    """Give every dataset model's admin the "export selected" action (called from
-    ``ExportsConfig.ready``: the exports app knows the other apps, not the other way round)."""
-    for model, model_admin in site._registry.items():
-        if dataset_for_model(model) is None:
+    """Give every dataset model's admin the "export selected" action (called below, when the admin
+    modules are discovered: the exports app knows the other apps, not the other way round). Their
+    admin modules are imported first, so the order of INSTALLED_APPS does not matter."""
+    for dataset in datasets_available().values():
+        app = dataset.model._meta.app_config
+        if module_has_submodule(app.module, "admin"):
+            import_module(f"{app.name}.admin")
+        model_admin = site._registry.get(dataset.model)
+        if model_admin is None:
             continue
         actions = list(model_admin.actions or [])
         if export_selected not in actions:
@@ -183,3 +190,6 @@ class ExportScheduleAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+
+export_selected_attach(admin.site)

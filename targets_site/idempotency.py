@@ -147,21 +147,6 @@ def idempotency_release(*, record_id: int) -> None:
     IdempotencyKey.objects.filter(pk=record_id, status=IdempotencyKey.Status.IN_PROGRESS).delete()
 
 
-def idempotency_purge(*, now=None, batch_size: int = 5000) -> int:
-    """Delete expired keys in batches (short transactions, no long lock); return how many."""
-    now = now or timezone.now()
-    deleted = 0
-    while True:
-        ids = list(
-            IdempotencyKey.objects.filter(expires_at__lte=now).values_list("pk", flat=True)[
-                :batch_size
-            ]
-        )
-        if not ids:
-            return deleted
-        deleted += IdempotencyKey.objects.filter(pk__in=ids).delete()[0]
-
-
 def replay_response(stored: IdempotencyKey) -> HttpResponse:
     response = HttpResponse(bytes(stored.response_body), status=stored.response_status)
     for name, value in stored.response_headers.items():

@@ -62,7 +62,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 NUM_PROXIES = env_int("NUM_PROXIES", 0, minimum=0)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "targets_site.admin_apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -6,6 +6,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from targets_site import auth, metrics, views
 
+# The admin modules are imported here, not at every command's start-up (targets_site/admin_apps.py).
+admin.autodiscover()
+
 handler400 = "targets_site.views.handler400"
 handler403 = "targets_site.views.handler403"
 handler404 = "targets_site.views.handler404"

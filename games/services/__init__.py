@@ -1,40 +1,8 @@
 """Writes for games: registration, score submission (with replay check), flags, leaderboards."""
 
-from games.services.leaderboards import (
-    ALL_TIME_START,
-    leaderboard_offer,
-    leaderboard_rebuild,
-    leaderboard_rebuild_player,
-    period_start,
-)
-from games.services.players import player_register
-from games.services.rounds import round_check_request, round_issue
-from games.services.scores import (
-    PLAYED_AT_FUTURE_SKEW,
-    PLAYED_AT_MAX_AGE,
-    score_check_plausible,
-    score_delete,
-    score_flag,
-    score_review,
-    score_submit,
-    submission_digest,
-)
+# The names are loaded on first use, from the stub beside this file (what type checkers read):
+# importing one service module (a command's) no longer imports every other one and their
+# libraries at start-up.
+import lazy_loader
 
-__all__ = [
-    "ALL_TIME_START",
-    "PLAYED_AT_FUTURE_SKEW",
-    "PLAYED_AT_MAX_AGE",
-    "leaderboard_offer",
-    "leaderboard_rebuild",
-    "leaderboard_rebuild_player",
-    "period_start",
-    "player_register",
-    "round_check_request",
-    "round_issue",
-    "score_check_plausible",
-    "score_delete",
-    "score_flag",
-    "score_review",
-    "score_submit",
-    "submission_digest",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -1,26 +1,8 @@
 """Notification services; import from here (``from notifications import services``)."""
 
-from __future__ import annotations
+# The names are loaded on first use, from the stub beside this file (what type checkers read):
+# importing one service module (a command's) no longer imports every other one and their
+# libraries at start-up.
+import lazy_loader
 
-from notifications.services.delivery import (
-    DeliveryRun,
-    lease_for,
-    notification_attempt,
-    notification_send_test,
-    notifications_claim,
-    notifications_deliver_due,
-    notifications_retry,
-)
-from notifications.services.enqueue import notifications_enqueue, notifications_enqueue_repeats
-
-__all__ = [
-    "DeliveryRun",
-    "lease_for",
-    "notification_attempt",
-    "notification_send_test",
-    "notifications_claim",
-    "notifications_deliver_due",
-    "notifications_enqueue",
-    "notifications_enqueue_repeats",
-    "notifications_retry",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

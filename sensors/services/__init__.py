@@ -1,19 +1,8 @@
 """Writes of the sensors app: ingest, alert evaluation and acknowledgement, import, generation."""
 
-from __future__ import annotations
+# The names are loaded on first use, from the stub beside this file (what type checkers read):
+# importing one service module (a command's) no longer imports every other one and their
+# libraries at start-up.
+import lazy_loader
 
-from sensors.services.alerts import alert_acknowledge, alerts_evaluate
-from sensors.services.generation import readings_generate
-from sensors.services.importing import readings_import
-from sensors.services.ingest import readings_ingest, readings_store
-from sensors.services.sensors import sensor_delete
-
-__all__ = [
-    "alert_acknowledge",
-    "alerts_evaluate",
-    "readings_generate",
-    "readings_import",
-    "readings_ingest",
-    "readings_store",
-    "sensor_delete",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from exports import formats, services
 from exports.models import Export
+from exports.pipeline.produce import uses_postgres_copy
 from exports.services import runs
 from sensors.models import Alert
 from targets_site.errors import InvalidInput
@@ -325,7 +326,7 @@ def test_on_postgresql_the_copy_path_writes_the_same_bytes_as_the_python_path(lo
     from tests.games.factories import PlayerFactory, make_score
 
     make_score(PlayerFactory(username="=ann"), points=180, mode="bullseye")
-    assert services.uses_postgres_copy()
+    assert uses_postgres_copy()
     for dataset in ("items", "sensors", "readings", "alerts", "scores"):
         for fmt, compress in [
             ("csv", False),

@@ -6,7 +6,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from items import services
 from items.importers import FORMATS, ImportFormatError, format_for, read_rows
-from items.serializers import ItemImportSerializer
 from targets_site.errors import DomainError
 from targets_site.progress import progress
 
@@ -35,6 +34,9 @@ class Command(BaseCommand):
             raise CommandError(f"Cannot tell the format of {file}; pass --format csv|json|jsonl.")
         if not file.is_file():
             raise CommandError(f"{file} does not exist or is not a file.")
+
+        # DRF validates the rows; imported here so that `import_items --help` starts without it.
+        from items.serializers import ItemImportSerializer
 
         valid: list[tuple[int, dict]] = []
         errors: list[str] = []

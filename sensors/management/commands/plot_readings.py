@@ -7,8 +7,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from sensors.filters import PLOT_HEIGHT, PLOT_WIDTH
 from sensors.models import Sensor
 from sensors.parsing import parse_timestamp
-from sensors.plotting import render_plot
-from sensors.selectors import plot_series_for
 
 
 class Command(BaseCommand):
@@ -44,6 +42,10 @@ class Command(BaseCommand):
             raise CommandError(f"--from/--to: {exc}") from None
         if first and last and first > last:
             raise CommandError("--from must not be after --to.")
+        # pandas and matplotlib are imported for the plot, not when the command starts.
+        from sensors.plotting import render_plot
+        from sensors.selectors import plot_series_for
+
         series, first, last = plot_series_for(
             sensors=[found[code] for code in codes], start=first, end=last, columns=width
         )

@@ -3,10 +3,12 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from targets_site.idempotency import idempotency_purge
+from targets_site.services import idempotency_purge
 
 
 class Command(BaseCommand):
+    # Run from cron: skip the system checks (they import every URLconf and view).
+    requires_system_checks: list[str] = []
     help = (
         "Delete expired Idempotency-Key records (older than 24 h). Cron, e.g. hourly; safe on "
         "several machines at once."
