@@ -167,6 +167,24 @@ class IngestWorker:
 
     def terminate(self, timeout: float = 30) -> int:
         self.process.send_signal(signal.SIGTERM)
+        return self._wait(timeout)
+
+    def terminate_late(self, *, frozen_for: float = 1.0, timeout: float = 30) -> int:
+        """SIGTERM the worker while it is frozen (SIGSTOP), thawing it ``frozen_for`` seconds
+        later: a worker that runs again only long after the signal, as on an overloaded machine.
+        """
+        self.process.send_signal(signal.SIGSTOP)
+        wait_until(self._is_frozen, timeout=10, interval=0.01, what="the worker to freeze")
+        self.process.send_signal(signal.SIGTERM)
+        time.sleep(frozen_for)
+        self.process.send_signal(signal.SIGCONT)
+        return self._wait(timeout)
+
+    def _is_frozen(self) -> bool:
+        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
+        return stat.rpartition(")")[2].split()[0] == "T"
+
+    def _wait(self, timeout: float) -> int:
         code = self.process.wait(timeout=timeout)
         self._log_file.close()
         return code

@@ -185,9 +185,6 @@ def test_a_message_for_an_unknown_sensor_is_an_error_not_a_crash(make_worker):
     assert worker.terminate() == 0
 
 
-# Known intermittent failure, left open in issue 17: in one CI run of three the worker did not exit
-# within 30 s of a SIGTERM sent while its 10 s batch window was open. Still run and reported.
-@pytest.mark.xfail(strict=False, reason="intermittent: worker may not exit 30 s after SIGTERM")
 def test_sigterm_mid_batch_stores_and_acknowledges_the_batch_then_exits_0(make_worker):
     SensorFactory(code="fan")
     # A 10 s batch window: the SIGTERM arrives while the batch is still being collected.
@@ -206,6 +203,30 @@ def test_sigterm_mid_batch_stores_and_acknowledges_the_batch_then_exits_0(make_w
     assert worker.terminate() == 0
     assert "Stopped: 0 messages" in worker.output()
     assert stored("fan") == 200
+
+
+def test_a_sigterm_the_worker_takes_only_seconds_later_still_stops_it_cleanly(make_worker):
+    # On a loaded machine a signal may be handled long after it was sent, past the deadline of
+    # whatever wait it interrupted: here the worker is frozen while the SIGTERM arrives, mid-batch
+    # and then idle, and thawed a second later. A worker whose main thread took the signal in a
+    # Python handler waited for ever there (SimpleQueue.get resumed with a negative time left).
+    SensorFactory(code="vent")
+    worker, device = make_worker(MQTT_BATCH_MS="10000")
+    worker.start()
+    device.publish(worker.readings_topic("vent"), *(reading(n) for n in range(200)))
+    settle(1.5)
+    assert stored("vent") == 0, "the batch window did not hold the batch open"
+    assert worker.terminate_late() == 0
+    assert stored("vent") == 200
+    assert "Stopped: 200 messages, 200 readings stored" in worker.output()
+
+    # Idle, twice more: which of the worker's threads takes a signal sent while it is frozen
+    # varies, and that handler only hung when it was the main thread.
+    for _ in range(2):
+        worker.start()
+        settle(0.5)
+        assert worker.terminate_late() == 0
+        assert "Stopped: 0 messages" in worker.output()
 
 
 def test_with_the_database_down_nothing_is_acknowledged_and_all_is_stored_once_it_is_back(

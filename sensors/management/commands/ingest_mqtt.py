@@ -1,11 +1,45 @@
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
+from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandError
 
 from sensors.mqtt import BatchResult, MqttIngestConfig, MqttIngestWorker, MqttSetupError
+
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Set ``stop`` when SIGTERM or SIGINT arrives, taken by a thread of its own.
+
+    The signals are blocked in the calling thread before the worker starts its own threads (which
+    inherit the mask), so they interrupt no thread's system call; the ``signals`` thread takes
+    them with ``sigtimedwait``. Why not ``signal.signal``: a Python handler interrupts the main
+    thread's ``SimpleQueue.get(timeout=...)``, and CPython 3.11 resumes that wait with the time
+    left as computed after the handler has run. When the handler ran after the deadline (the
+    worker not scheduled for a while on a loaded machine) the time left is negative, which the
+    lock takes as "no limit": the worker waited for a message that never came and never exited.
+    """
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    done = threading.Event()
+
+    def take_signals() -> None:
+        while not done.is_set():
+            if signal.sigtimedwait(STOP_SIGNALS, 0.25) is not None:
+                stop.set()
+
+    thread = threading.Thread(target=take_signals, name="signals", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class Command(BaseCommand):
@@ -20,9 +54,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         config = MqttIngestConfig.from_settings()
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
 
         def report(result: BatchResult) -> None:
             self.stdout.write(
@@ -39,8 +70,10 @@ class Command(BaseCommand):
             f"as {config.client_id}."
         )
         self.stdout.flush()
+        stop = threading.Event()
         try:
-            summary = worker.run(stop=stop)
+            with stop_on_signals(stop):
+                summary = worker.run(stop=stop)
         except MqttSetupError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
