@@ -25,7 +25,9 @@ The rules the worker keeps, one for one:
    unacknowledged messages, so the worker's memory stays bounded meanwhile.
 5. Broker down: paho reconnects with a growing pause (1 s to 30 s). Acknowledgements for
    messages of a lost connection are dropped, never sent on the next one: the broker delivers
-   those messages again, and their packet ids may by then name other messages.
+   those messages again, and their packet ids may by then name other messages. A broker that
+   refuses the worker's login or subscription, or whose TLS certificate fails verification (against
+   ``MQTT_CA_FILE``, or the system's trust store), is no outage: the worker stops, saying why.
 6. Stop (SIGTERM or SIGINT): the batch in hand is finished and acknowledged, then the worker
    disconnects cleanly. Messages received but not yet batched stay unacknowledged, so the broker
    delivers them again on the next start.
@@ -87,6 +89,7 @@ class MqttIngestConfig:
     username: str | None
     password: str | None
     tls: bool
+    ca_file: str | None
     client_id: str
     topic_prefix: str
     shared_group: str
@@ -103,6 +106,7 @@ class MqttIngestConfig:
             username=broker["username"],
             password=broker["password"],
             tls=broker["tls"],
+            ca_file=settings.MQTT_CA_FILE,
             client_id=settings.MQTT_CLIENT_ID,
             topic_prefix=settings.MQTT_TOPIC_PREFIX,
             shared_group=settings.MQTT_SHARED_GROUP,
@@ -267,6 +271,7 @@ class _IngestClient(mqtt.Client):
     """
 
     on_delivery: Callable[[int, int, str, bytes], None]
+    on_certificate_refused: Callable[[ssl.SSLCertVerificationError], None]
 
     _rbuf: bytes = b""
     _rpos: int = 0
@@ -308,6 +313,15 @@ class _IngestClient(mqtt.Client):
                 return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         return super()._handle_publish()
 
+    def reconnect(self) -> mqtt.MQTTErrorCode:
+        # paho takes every connection failure for a passing one and retries it for ever; a
+        # broker certificate that fails verification needs a person, so it is reported.
+        try:
+            return super().reconnect()
+        except ssl.SSLCertVerificationError as exc:
+            self.on_certificate_refused(exc)
+            raise
+
     def ack_all(self, mids: list[int]) -> None:
         """Acknowledge QoS 1 messages (``manual_ack``), all in one write."""
         if mids:
@@ -348,13 +362,14 @@ class MqttIngestWorker:
         if self.config.username is not None:
             client.username_pw_set(self.config.username, self.config.password)
         if self.config.tls:
-            client.tls_set(cert_reqs=ssl.CERT_REQUIRED)
+            client.tls_set(ca_certs=self.config.ca_file, cert_reqs=ssl.CERT_REQUIRED)
         client.reconnect_delay_set(min_delay=RECONNECT_MIN_S, max_delay=RECONNECT_MAX_S)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_subscribe = self._on_subscribe
         client.on_message = self._on_message
         client.on_delivery = self._on_delivery
+        client.on_certificate_refused = self._on_certificate_refused
         client.on_publish = self._on_publish
         return client
 
@@ -382,6 +397,14 @@ class MqttIngestWorker:
             "resumed" if flags.session_present else "new",
         )
         client.subscribe(self.config.subscription, options=SubscribeOptions(qos=1))
+
+    def _on_certificate_refused(self, exc: ssl.SSLCertVerificationError) -> None:
+        # Not logged here: the command stops with this one line.
+        trusted = self.config.ca_file or "the system's trust store (set MQTT_CA_FILE)"
+        self._fatal = (
+            f"The MQTT broker's TLS certificate failed verification against {trusted}: "
+            f"{str(exc.verify_message or exc).rstrip('.')}."
+        )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         with self._lock:

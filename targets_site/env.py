@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import ssl
 from dataclasses import dataclass
 from typing import TypedDict, overload
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -132,6 +133,23 @@ def env_mqtt_url(name: str, default: str) -> MqttBroker:
         "password": unquote(parts.password) if parts.password is not None else None,
         "tls": parts.scheme == "mqtts",
     }
+
+
+def env_ca_file(name: str) -> str | None:
+    """An optional PEM bundle of CA certificates, loaded once here: a missing, unreadable or
+    non-PEM file stops the start, not the first TLS connection an hour later."""
+    path = env_str(name)
+    if path is None:
+        return None
+    try:
+        ssl.create_default_context(cafile=path)
+    except ssl.SSLError as exc:
+        raise ImproperlyConfigured(
+            f"{name}={path} holds no PEM certificate ({exc.reason or exc})."
+        ) from None
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}={path} cannot be read: {exc.strerror}.") from None
+    return path
 
 
 def env_match(name: str, default: str, pattern: str, *, says: str) -> str:

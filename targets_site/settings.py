@@ -21,6 +21,7 @@ from dotenv import load_dotenv
 
 from targets_site.env import (
     env_bool,
+    env_ca_file,
     env_choice,
     env_int,
     env_list,
@@ -382,6 +383,12 @@ if METRICS_ENABLED:
 # --- MQTT ingest (manage.py ingest_mqtt) ------------------------------------------------------
 
 MQTT_BROKER = env_mqtt_url("MQTT_URL", "mqtt://127.0.0.1:1883")
+# The CAs that may sign an mqtts:// broker's certificate; unset: the system's trust store.
+MQTT_CA_FILE = env_ca_file("MQTT_CA_FILE")
+if MQTT_CA_FILE and not MQTT_BROKER["tls"]:
+    raise ImproperlyConfigured(
+        "MQTT_CA_FILE is only used over TLS: MQTT_URL must start with mqtts://."
+    )
 # The broker keeps the persistent session, and the readings queued in it, under this id: fixed
 # for a worker (never random), and different for each worker of a shared subscription.
 MQTT_CLIENT_ID = env_match(

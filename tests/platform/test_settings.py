@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import trustme
 
 from tests.platform.subprocesses import BASE_DIR, PRODUCTION_KEY, run_manage, run_python
 
@@ -41,6 +42,39 @@ def test_a_bad_value_stops_the_start_with_a_message_naming_the_variable(variable
     assert variable in result.stderr
     assert says in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("mqtt_url", "ca_file", "says"),
+    [
+        ("mqtts://broker", "/nonexistent/ca.pem", "cannot be read: No such file or directory"),
+        ("mqtts://broker", "/tmp", "cannot be read: Is a directory"),
+        ("mqtts://broker", str(BASE_DIR / "README.md"), "holds no PEM certificate"),
+    ],
+)
+def test_an_mqtt_ca_file_that_cannot_serve_stops_the_start(mqtt_url, ca_file, says):
+    result = run_manage("check", MQTT_URL=mqtt_url, MQTT_CA_FILE=ca_file)
+    assert result.returncode != 0
+    assert "MQTT_CA_FILE" in result.stderr
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_mqtt_ca_file_is_read_at_start_and_only_with_mqtts(tmp_path):
+    ca_file = tmp_path / "private-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(ca_file))
+    code = (
+        "import django; django.setup(); "
+        "from django.conf import settings; print(settings.MQTT_CA_FILE)"
+    )
+    accepted = run_python("-c", code, MQTT_URL="mqtts://broker", MQTT_CA_FILE=str(ca_file))
+    assert accepted.returncode == 0, accepted.stderr
+    assert accepted.stdout.strip() == str(ca_file)
+    refused = run_manage("check", MQTT_URL="mqtt://broker", MQTT_CA_FILE=str(ca_file))
+    assert refused.returncode != 0
+    assert "MQTT_CA_FILE is only used over TLS: MQTT_URL must start with mqtts://" in (
+        refused.stderr
+    )
 
 
 def test_s3_exports_without_a_bucket_stop_the_start():

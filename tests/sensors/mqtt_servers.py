@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import pwd
 import shutil
 import signal
 import socket
@@ -33,7 +35,7 @@ def broker_answers(host: str, port: int) -> bool:
 class MqttClient:
     """A test's own publisher and listener (QoS 1, clean session, background network loop)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, ca_file: Path | None = None) -> None:
         self.received: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
         self.client = mqtt.Client(
@@ -42,6 +44,8 @@ class MqttClient:
             protocol=mqtt.MQTTv5,
         )
         self.client.on_message = self._on_message
+        if ca_file is not None:
+            self.client.tls_set(ca_certs=str(ca_file))
         self.client.connect(host, port, keepalive=30)
         self.client.loop_start()
         wait_until(self.client.is_connected, timeout=10, what="the test client to connect")
@@ -197,20 +201,33 @@ class IngestWorker:
 
 
 class PrivateMosquitto:
-    """A throwaway ``mosquitto`` on a free port (no persistence) that a test may kill."""
+    """A throwaway ``mosquitto`` on a free port (no persistence) that a test may kill; a TLS
+    listener (``mqtts://``) when given a certificate (PEM chain) and its key."""
 
-    def __init__(self, directory: Path, *, anonymous: bool = True) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        anonymous: bool = True,
+        certificate: Path | None = None,
+        key: Path | None = None,
+    ) -> None:
         self.port = free_port()
+        self.scheme = "mqtts" if certificate else "mqtt"
+        lines = [f"listener {self.port} 127.0.0.1"]
+        if certificate:
+            # Started as root, mosquitto reads its certificate after changing to its own user,
+            # which cannot read the test's directory: it stays the test's user instead.
+            user = pwd.getpwuid(os.getuid()).pw_name
+            lines += [f"certfile {certificate}", f"keyfile {key}", f"user {user}"]
+        lines += ["persistence false", f"allow_anonymous {'true' if anonymous else 'false'}"]
         self.config = directory / "mosquitto.conf"
-        self.config.write_text(
-            f"listener {self.port} 127.0.0.1\npersistence false\n"
-            f"allow_anonymous {'true' if anonymous else 'false'}\n"
-        )
+        self.config.write_text("\n".join(lines) + "\n")
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self) -> PrivateMosquitto:
         binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"

@@ -23,6 +23,7 @@ CONFIG = MqttIngestConfig(
     username=None,
     password=None,
     tls=False,
+    ca_file=None,
     client_id="test",
     topic_prefix="site1/targets",
     shared_group="",

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import trustme
 from django.conf import settings
 from django.db import connection
 from paho.mqtt.packettypes import PacketTypes
@@ -305,3 +307,67 @@ def test_a_broker_that_refuses_the_worker_stops_it_with_a_message(make_worker, t
     assert result.returncode == 1
     assert "refused the connection" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def tls_mosquitto(directory: Path, ca: trustme.CA, identity: str) -> PrivateMosquitto:
+    """A private Mosquitto listening over TLS, its certificate for ``identity`` signed by ``ca``."""
+    certificate = ca.issue_cert(identity)
+    chain, key = directory / "server-chain.pem", directory / "server-key.pem"
+    chain.write_bytes(b"".join(pem.bytes() for pem in certificate.cert_chain_pems))
+    certificate.private_key_pem.write_to_path(str(key))
+    return PrivateMosquitto(directory, certificate=chain, key=key).start()
+
+
+def trusted(ca: trustme.CA, directory: Path) -> Path:
+    path = directory / "trusted-ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    return path
+
+
+def test_readings_published_over_tls_are_stored(make_worker, tmp_path):
+    SensorFactory(code="kiln")
+    ca = trustme.CA()
+    broker, ca_file = tls_mosquitto(tmp_path, ca, "127.0.0.1"), trusted(ca, tmp_path)
+    try:
+        worker, _ = make_worker(mqtt_url=broker.url, MQTT_CA_FILE=str(ca_file))
+        worker.start()
+        assert f"from mqtts://127.0.0.1:{broker.port}" in worker.output()
+        device = MqttClient("127.0.0.1", broker.port, ca_file=ca_file)
+        try:
+            device.publish(worker.readings_topic("kiln"), reading(0), [reading(1), reading(2)])
+            wait_for(lambda: stored("kiln") == 3, what="3 readings over TLS")
+        finally:
+            device.close()
+        assert worker.terminate() == 0
+    finally:
+        broker.stop()
+
+
+@pytest.mark.parametrize(
+    ("signer", "identity", "trust", "says"),
+    [
+        ("another CA", "127.0.0.1", "our CA", "unable to get local issuer certificate"),
+        ("our CA", "127.0.0.1", "the system", "the system's trust store (set MQTT_CA_FILE)"),
+        ("our CA", "broker.example", "our CA", "certificate is not valid for '127.0.0.1'"),
+    ],
+    ids=["signed-by-another-ca", "private-ca-not-configured", "issued-for-another-host"],
+)
+def test_a_broker_certificate_that_fails_verification_stops_the_worker_with_one_line(
+    make_worker, tmp_path, signer, identity, trust, says
+):
+    ours, other = trustme.CA(), trustme.CA()
+    broker = tls_mosquitto(tmp_path, ours if signer == "our CA" else other, identity)
+    try:
+        env = {"MQTT_CA_FILE": str(trusted(ours, tmp_path))} if trust == "our CA" else {}
+        worker, _ = make_worker(mqtt_url=broker.url, **env)
+        result = worker.run_to_exit()
+    finally:
+        broker.stop()
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("failed verification") == 1, result.stderr
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(
+        "CommandError: The MQTT broker's TLS certificate failed verification against "
+    )
+    assert says in last_line
