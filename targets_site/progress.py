@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from tqdm import tqdm
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 T = TypeVar("T")
 
@@ -29,6 +30,9 @@ def is_terminal(stream: Any) -> bool:
 def _bar(
     *, total: int | None, desc: str, unit: str, iterable: Iterable[Any] | None = None
 ) -> tqdm[Any]:
+    # Imported only for a bar: cron and pipes, which never draw one, start without tqdm.
+    from tqdm import tqdm
+
     return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, dynamic_ncols=True)
 
 
