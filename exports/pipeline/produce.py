@@ -18,7 +18,14 @@ from django.db import DatabaseError, connection
 
 from exports.choices import Format
 from exports.datasets import Dataset, dataset_get, sql
-from exports.formats import WrittenFile, csv_header, file_copy_digest, file_digest, rows_write
+from exports.formats import (
+    WrittenFile,
+    csv_header,
+    file_copy_digest,
+    file_digest,
+    hashed_file,
+    rows_write,
+)
 
 # ``progress(rows)`` is called with the number of rows written since its last call (a tqdm
 # bar's ``update``), every ``PROGRESS_EVERY`` rows and at the end.
@@ -86,10 +93,11 @@ def _produce_with_copy(
     progress: Progress | None,
     stop: threading.Event,
 ) -> WrittenFile:
-    # Plain text first, at COPY speed; hashing (and gzip) in one pass over the finished file.
+    # Plain text first, at COPY speed, hashed as it is written; gzip and Parquet are made from
+    # it in one pass over the finished file.
     plain = path.with_name(path.name + ".plain") if compress or fmt == Format.PARQUET else path
     try:
-        with open(plain, "wb", buffering=_FILE_BUFFER) as out:
+        with hashed_file(plain) as (out, digest):
             if fmt == Format.CSV:
                 out.write(csv_header(dataset.column_names))
                 rows = copy_into(out.write, sql.csv_queryset(dataset, filters), progress, stop)
@@ -114,7 +122,7 @@ def _produce_with_copy(
             with open(plain, "rb") as source, open(path, "wb") as target:
                 size, sha256 = file_copy_digest(source=source, target=target, compress=True)
         else:
-            size, sha256 = file_digest(path)
+            size, sha256 = digest.bytes_written, digest.sha256
     finally:
         if plain != path:
             plain.unlink(missing_ok=True)
