@@ -56,6 +56,19 @@ def test_rows_are_written_in_row_groups_so_memory_does_not_hold_the_table(
     assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [4, 4, 2]
 
 
+def test_only_text_columns_get_dictionary_pages(local_exports):
+    """Times and measurements rarely repeat: a dictionary for them costs memory and makes the
+    file larger; sensor codes repeat on every row."""
+    make_readings("A", 50)
+    export = services.export_run(dataset="readings", fmt="parquet")
+    group = pq.ParquetFile(local_exports / export.key).metadata.row_group(0)
+    dictionary = {
+        group.column(i).path_in_schema: group.column(i).has_dictionary_page
+        for i in range(group.num_columns)
+    }
+    assert dictionary == {"sensor": True, "timestamp": False, "value": False}
+
+
 def test_an_empty_parquet_export_has_the_schema_and_no_rows(local_exports):
     export = services.export_run(dataset="scores", fmt="parquet")
     table = pq.read_table(local_exports / export.key)
