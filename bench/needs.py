@@ -57,3 +57,17 @@ def require(*, tools: tuple[str, ...] = (), services: tuple[str, ...] = ()) -> N
         script = Path(sys.argv[0]).name
         print(f"{script}: cannot run: {'; '.join(problems)}", file=sys.stderr)
         sys.exit(2)
+
+
+def bytecode_compiled(root: Path) -> None:
+    """Compile the project's modules to bytecode, as a deployed site has them after its first run.
+
+    Timed processes then load ``.pyc`` files whatever the caller's environment: with
+    ``PYTHONDONTWRITEBYTECODE`` set (as in some shells and CI), every edited module would be
+    compiled from source at each timed start (~60 ms per ``export_data`` run, measured).
+    """
+    import compileall
+    import re
+
+    skip = re.compile(r"/(\.venv|var|node_modules|\.git)/")
+    compileall.compile_dir(root, quiet=1, rx=skip)

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from needs import require  # noqa: E402 - after the path fix
+from needs import bytecode_compiled, require  # noqa: E402 - after the path fix
 
 from sensors.partitions import month_of  # noqa: E402 - after the path fix
 
@@ -98,6 +98,7 @@ def main() -> None:
     env = environment(args.database)
     url = env["DATABASE_URL"]
 
+    bytecode_compiled(ROOT)
     psql(f"{PG}/postgres", f"DROP DATABASE IF EXISTS {args.database}")
     psql(f"{PG}/postgres", f"CREATE DATABASE {args.database}")
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], env=env, cwd=ROOT, check=True)
