@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from games import rules
+from targets_site.fastjson import JSONEncoder
 
 
 class Mode(models.TextChoices):
@@ -91,8 +92,8 @@ class Score(models.Model):
     misses = models.IntegerField()
     duration_s = models.FloatField()
     # With a replay: the server's re-run of it (the first 1,000 shots), never the client's claim.
-    shots = models.JSONField(null=True, blank=True)
-    replay = models.JSONField(null=True, blank=True)
+    shots = models.JSONField(null=True, blank=True, encoder=JSONEncoder)
+    replay = models.JSONField(null=True, blank=True, encoder=JSONEncoder)
     client_version = models.CharField(max_length=40, blank=True, default="")
     played_at = models.DateTimeField()
     submission_id = models.UUIDField(unique=True)

@@ -150,7 +150,7 @@ if REDIS_URL and not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "targets_site.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "targets",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable
 
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.db.models import QuerySet
 
@@ -51,9 +52,14 @@ def _entry(
 
 
 def leaderboard_offer(*, score: Score) -> None:
-    """Put a new score on each board where it beats its player's current best."""
+    """Put a new score on each board where it beats its player's current best.
+
+    Call inside the score's transaction: the player's row is locked, so one player's offers
+    queue here and their board rows never race.
+    """
     if not score.ranked:
         return
+    get_user_model().objects.select_for_update().filter(pk=score.player_id).order_by().exists()
     keys = _board_keys(mode=score.mode, played_at=score.played_at, verified=score.verified)
     current = {
         entry.board: entry

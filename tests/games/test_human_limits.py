@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from games import human_limits, rules
 from tests.games.factories import perfect_replay
@@ -88,3 +90,44 @@ def test_the_straight_line_guess_is_the_real_position_when_no_bounce_happened():
             for t in range(max(tick - 18, 0), tick)
         )
         assert (guess != real) == bounced, tick
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mode=st.sampled_from(rules.MODES),
+    seed=st.integers(0, rules.MAX_SEED),
+    ticks=st.lists(st.integers(0, 432_000), max_size=50),
+    lag=st.integers(0, 200),
+)
+def test_turned_says_what_comparing_directions_tick_by_tick_says(mode, seed, ticks, lag):
+    motion = rules.target_motion(mode, seed)
+    expected = [motion.directions(tick) != motion.directions(max(tick - lag, 0)) for tick in ticks]
+    assert motion.turned(ticks, lag) == expected
+
+
+def binomial_tail_in_full(successes: int, trials: int, p: float) -> float:
+    """Every term summed, as before the early stop."""
+    if successes <= 0:
+        return 1.0
+    if successes > trials:
+        return 0.0
+    total = 0.0
+    for k in range(successes, trials + 1):
+        log_term = (
+            math.lgamma(trials + 1)
+            - math.lgamma(k + 1)
+            - math.lgamma(trials - k + 1)
+            + k * math.log(p)
+            + (trials - k) * math.log1p(-p)
+        )
+        total += math.exp(log_term)
+    return min(total, 1.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(trials=st.integers(0, 1800), share=st.floats(0, 1.2), p=st.floats(0.01, 0.99))
+def test_the_binomial_tail_stops_early_with_the_very_float_of_the_full_sum(trials, share, p):
+    successes = round(trials * share)
+    assert human_limits.binomial_tail(successes, trials, p) == binomial_tail_in_full(
+        successes, trials, p
+    )

@@ -275,3 +275,79 @@ def test_any_round_a_player_can_play_replays_exactly_and_passes_the_plausibility
     assert rules.min_points(mode, result.hits) <= result.points
     assert result.points <= rules.max_points(mode, result.hits)
     assert result.hits + result.misses <= rules.MAX_SHOTS_PER_SECOND * duration
+
+
+# The server's column-at-a-time paths against the shot-by-shot rules they must equal.
+
+wild_entry = st.one_of(
+    st.tuples(st.integers(-5, 2500), st.integers(-3, 803), st.integers(-3, 603)).map(list),
+    st.lists(st.integers(0, 50), max_size=4),
+    st.lists(
+        st.one_of(st.booleans(), st.floats(0, 9), st.text(max_size=1)), min_size=3, max_size=3
+    ),
+    st.just("1,2,3"),
+    st.just(None),
+)
+
+
+def increasing_shots(gaps: list[int], points: list[tuple[int, int]]) -> list[list[int]]:
+    ticks = list(itertools.accumulate(gaps))
+    return [[tick, x, y] for tick, (x, y) in zip(ticks, points, strict=False)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mode=st.sampled_from(rules.MODES),
+    seed=st.integers(0, rules.MAX_SEED),
+    ticks=st.integers(1, 2400),
+    # Mostly allowed shots (the column path); a short gap, a tick past the end or a point off
+    # the area now and then sends a round shot by shot.
+    gaps=st.lists(st.integers(1, 30), max_size=90),
+    points=st.lists(st.tuples(st.integers(-2, 801), st.integers(-2, 601)), max_size=90),
+)
+def test_simulate_gives_exactly_what_round_shoot_gives_shot_by_shot(
+    mode, seed, ticks, gaps, points
+):
+    shots = increasing_shots(gaps, points)
+
+    def outcome(simulate):
+        try:
+            return simulate(mode, seed, rules.TICK_RATE, ticks, shots)
+        except ReplayError as error:
+            return (error.code, error.message)
+
+    assert outcome(rules.simulate) == outcome(rules._simulate_shot_by_shot)
+
+
+@pytest.mark.parametrize("mode", rules.MODES)
+def test_a_fifteen_a_second_round_takes_the_column_path_and_matches_shot_by_shot(mode):
+    ticks = rules.ticks_for(60)
+    shots = [[tick, 100 + tick % 600, 50 + tick % 500] for tick in range(0, ticks, 8)]
+    assert len(shots) == 900
+    assert rules._allowed_columns(shots, ticks, rules.TICK_RATE, entry_type=list) is not None
+    fast = rules.simulate(mode, 5, rules.TICK_RATE, ticks, shots)
+    assert fast == rules._simulate_shot_by_shot(mode, 5, rules.TICK_RATE, ticks, shots)
+    assert fast.hits > 0 and fast.misses > 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    entries=st.lists(wild_entry, max_size=40),
+    gaps=st.lists(st.integers(0, 30), max_size=60),
+    points=st.lists(st.tuples(st.integers(-2, 801), st.integers(-2, 601)), max_size=60),
+    wild=st.booleans(),
+)
+def test_replay_validate_says_what_the_rule_by_rule_check_says(entries, gaps, points, wild):
+    # Wild entries break some rule almost always; increasing ones mostly pass (the fast path).
+    shots = entries if wild else increasing_shots(gaps, points)
+    replay = valid_replay(ticks=2400, shots=shots)
+
+    def outcome(check):
+        try:
+            return check()
+        except ReplayError as error:
+            return (error.code, error.message)
+
+    assert outcome(lambda: rules.replay_validate(replay, duration_s=20)) == outcome(
+        lambda: rules._shots_checked_one_by_one(shots, 2400, rules.TICK_RATE)
+    )
