@@ -26,10 +26,13 @@ review by the human-limits model), in both modes. ``--baseline DIR`` serves anot
 the project on a second server against the same database, measured in the same batches (which
 server goes first alternates too), and prints the ratio current / baseline.
 
-To explain the figure, the parts are then timed apart in this process (``time.process_time``,
-current code only): the JSON parser on the body, the submit serializer, ``replay_validate``,
-``simulate`` and ``human_limits_check``. ``--profile CASE`` runs that case's request through
-Django's test client in this process under cProfile instead.
+To explain the figure, the parts that grow with the shots are then timed apart in this process
+(``time.process_time``, current code only): the JSON parser on the body, the submit serializer,
+the idempotency digest, ``replay_run`` (the replay's checks and the server's re-run),
+``human_limits_check`` and the stored shots. The rest of a request (token auth, throttles,
+middleware, the ORM statements, the answer) is about what the bot round costs.
+``--profile CASE`` runs that case's request through Django's test client in this process under
+cProfile instead.
 """
 
 from __future__ import annotations
@@ -366,31 +369,30 @@ def cpu_ms(function: Callable[[], object], repeat: int = 30) -> float:
 
 def part_times(case: Case) -> dict[str, float]:
     """The submission's parts timed apart, in this process (current code)."""
-    from games import human_limits, rules
+    from games import human_limits, rules, services
     from games.serializers import ScoreSubmitSerializer
     from targets_site.parsers import JSONParser
 
     body = json.dumps(case.body).encode()
     data = JSONParser().parse(io.BytesIO(body))
     replay = data["replay"]
-    shots = rules.replay_validate(replay, duration_s=DURATION_S)
-    shots_run = rules.simulate(
-        case.mode, replay["seed"], replay["tick_rate"], replay["ticks"], shots
-    ).shots
+    result = rules.replay_run(replay, mode=case.mode, duration_s=DURATION_S)
     return {
         "parse": cpu_ms(lambda: JSONParser().parse(io.BytesIO(body))),
         "serializer": cpu_ms(lambda: ScoreSubmitSerializer(data=data).is_valid()),
-        "replay_validate": cpu_ms(lambda: rules.replay_validate(replay, duration_s=DURATION_S)),
-        "simulate": cpu_ms(
-            lambda: rules.simulate(
-                case.mode, replay["seed"], replay["tick_rate"], replay["ticks"], shots
-            )
+        "digest": cpu_ms(lambda: services.submission_digest(data)),
+        "replay_run": cpu_ms(
+            lambda: rules.replay_run(replay, mode=case.mode, duration_s=DURATION_S)
         ),
         "human_limits": cpu_ms(
             lambda: human_limits.human_limits_check(
-                mode=case.mode, seed=replay["seed"], tick_rate=replay["tick_rate"], shots=shots_run
+                mode=case.mode,
+                seed=replay["seed"],
+                tick_rate=replay["tick_rate"],
+                shots=result.shots,
             )
         ),
+        "stored shots": cpu_ms(lambda: [shot.as_detail() for shot in result.shots]),
     }
 
 
@@ -450,10 +452,10 @@ def report(
     print("\nParts timed apart in process (CPU p50, ms; current code)")
     parts = {case.name: part_times(case) for case in cases}
     names = list(next(iter(parts.values())))
-    print(f"{'case':<24} " + " ".join(f"{name:>15}" for name in names) + f" {'sum':>7}")
+    print(f"{'case':<24} " + " ".join(f"{name:>13}" for name in names) + f" {'sum':>7}")
     for case in cases:
         row = parts[case.name]
-        cells = " ".join(f"{row[name]:>15.2f}" for name in names)
+        cells = " ".join(f"{row[name]:>13.2f}" for name in names)
         print(f"{case.name:<24} {cells} {sum(row.values()):>7.2f}")
 
 

@@ -379,6 +379,25 @@ def replay_validate(replay: object, *, duration_s: float) -> list[Shot]:
 
     Every rule has its own code so a client can tell what it got wrong.
     """
+    _, tick_rate, ticks, shots = _replay_header(replay, duration_s=duration_s)
+    if _allowed_columns(shots, ticks, tick_rate, entry_type=list) is not None:
+        # Shot._make without its Python frame per shot (each entry is known to hold three).
+        return list(map(tuple.__new__, repeat(Shot), shots))
+    return _shots_checked_one_by_one(shots, ticks, tick_rate)
+
+
+def replay_run(replay: object, *, mode: str, duration_s: float) -> RoundResult:
+    """The server's check of a replay: ``simulate(mode, ..., replay_validate(replay, ...))``,
+    the same result and the same errors, with the shots checked once instead of twice."""
+    seed, tick_rate, ticks, shots = _replay_header(replay, duration_s=duration_s)
+    columns = _allowed_columns(shots, ticks, tick_rate, entry_type=list)
+    if columns is None:
+        shots = _shots_checked_one_by_one(shots, ticks, tick_rate)
+    return _simulate_given(mode, seed, tick_rate, ticks, shots, columns)
+
+
+def _replay_header(replay: object, *, duration_s: float) -> tuple[int, int, int, list[Any]]:
+    """``(seed, tick_rate, ticks, shots)`` of a replay whose fields are right; the shots unread."""
     if not isinstance(replay, dict):
         raise ReplayError("replay_malformed", "replay must be an object.")
     unknown = sorted(set(replay) - {"seed", "tick_rate", "ticks", "shots"})
@@ -400,10 +419,7 @@ def replay_validate(replay: object, *, duration_s: float) -> list[Shot]:
         raise ReplayError(
             "replay_too_large", f"replay.shots holds at most {MAX_REPLAY_SHOTS} shots."
         )
-    if _allowed_columns(shots, ticks, tick_rate, entry_type=list) is not None:
-        # Shot._make without its Python frame per shot (each entry is known to hold three).
-        return list(map(tuple.__new__, repeat(Shot), shots))
-    return _shots_checked_one_by_one(shots, ticks, tick_rate)
+    return seed, tick_rate, ticks, shots
 
 
 def _shots_checked_one_by_one(shots: list[Any], ticks: int, tick_rate: int) -> list[Shot]:
@@ -496,8 +512,20 @@ def simulate(
     of the time. A shot that ``Round.shoot`` refuses is a ``ReplayError``.
     """
     shots = shots if isinstance(shots, list) else list(shots)
-    columns = _allowed_columns(shots, ticks, tick_rate) if tick_rate > 0 and ticks > 0 else None
-    if columns is None:
+    columns = _allowed_columns(shots, ticks, tick_rate)
+    return _simulate_given(mode, seed, tick_rate, ticks, shots, columns)
+
+
+def _simulate_given(
+    mode: str,
+    seed: int,
+    tick_rate: int,
+    ticks: int,
+    shots: list[Any],
+    columns: Columns | None,
+) -> RoundResult:
+    """``simulate``, given what ``_allowed_columns`` said of the shots."""
+    if columns is None or tick_rate <= 0 or ticks <= 0:
         return _simulate_shot_by_shot(mode, seed, tick_rate, ticks, shots)
     return _simulate_columns(target_motion(mode, seed, tick_rate), mode, *columns)
 

@@ -351,3 +351,29 @@ def test_replay_validate_says_what_the_rule_by_rule_check_says(entries, gaps, po
     assert outcome(lambda: rules.replay_validate(replay, duration_s=20)) == outcome(
         lambda: rules._shots_checked_one_by_one(shots, 2400, rules.TICK_RATE)
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mode=st.sampled_from(rules.MODES),
+    entries=st.lists(wild_entry, max_size=30),
+    gaps=st.lists(st.integers(1, 30), max_size=60),
+    points=st.lists(st.tuples(st.integers(-2, 801), st.integers(-2, 601)), max_size=60),
+    wild=st.booleans(),
+)
+def test_replay_run_is_simulate_of_replay_validate(mode, entries, gaps, points, wild):
+    replay = valid_replay(ticks=2400, shots=entries if wild else increasing_shots(gaps, points))
+
+    def outcome(check):
+        try:
+            return check()
+        except ReplayError as error:
+            return (error.code, error.message)
+
+    def in_two_steps():
+        shots = rules.replay_validate(replay, duration_s=20)
+        return rules.simulate(mode, replay["seed"], replay["tick_rate"], replay["ticks"], shots)
+
+    assert outcome(lambda: rules.replay_run(replay, mode=mode, duration_s=20)) == outcome(
+        in_two_steps
+    )
