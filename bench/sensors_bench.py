@@ -19,12 +19,14 @@ data is touched; results also go to ``bench/results/sensors.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
 import statistics
 import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -148,107 +150,263 @@ def bench_import(sizes: list[int], repeats: int, workdir: Path) -> list[dict]:
     return results
 
 
-def bench_ingest(total: int, clients: int, workers: int) -> dict:
-    import requests
-    from django.contrib.auth.models import Permission, User
-    from rest_framework.authtoken.models import Token
+DEVICE_TOKEN = """
+from django.contrib.auth.models import Permission, User
+from rest_framework.authtoken.models import Token
+from sensors.models import Sensor
+for n in range(1, {sensors} + 1):
+    Sensor.objects.get_or_create(code=f"INGEST{{n}}")
+user, _ = User.objects.get_or_create(username="bench-device")
+user.user_permissions.add(Permission.objects.get(codename="add_reading"))
+print(Token.objects.get_or_create(user=user)[0].key)
+"""
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-    from sensors.models import Sensor
 
-    Sensor.objects.get_or_create(code="INGEST", defaults={"high_threshold": 65})
-    user, _ = User.objects.get_or_create(username="bench-device")
-    user.user_permissions.add(Permission.objects.get(codename="add_reading"))
-    token, _ = Token.objects.get_or_create(user=user)
-    headers = {"Authorization": f"Token {token.key}", "Content-Type": "application/json"}
-
-    start = datetime(2021, 1, 1, tzinfo=UTC)
-
-    def bodies(offset_days: int) -> list[bytes]:
-        out = []
-        for begin in range(0, total, 10_000):
-            out.append(
-                json.dumps(
-                    [
-                        {
-                            "sensor": "INGEST",
-                            "timestamp": (
-                                start + timedelta(days=offset_days, seconds=i)
-                            ).isoformat(),
-                            "value": round(55 + 10 * math.sin(i / 3600), 3),
-                        }
-                        for i in range(begin, min(total, begin + 10_000))
-                    ]
-                ).encode()
-            )
-        return out
-
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
-            "-c",
-            "gunicorn.conf.py",
-            "targets_site.wsgi",
-            "--bind",
-            f"127.0.0.1:{PORT}",
-            "--workers",
-            str(workers),
-        ],
-        env=ENV,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+def export_revision(revision: str, into: Path) -> Path:
+    """The tree of ``revision`` (``git archive``), to run beside this one with this virtualenv."""
+    archive = into / "baseline.tar"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), revision],
+        check=True,
     )
-    url = f"http://127.0.0.1:{PORT}/api/v1/readings/"
-    try:
-        for _ in range(100):
+    tree = into / "baseline"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
+
+
+def process_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes still running among ``pids``."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
+
+
+def fresh_database(tree: Path, database: str) -> dict[str, str]:
+    """Drop, create and migrate ``database`` with ``tree``'s code; the environment to use it."""
+    env = {**ENV, "DATABASE_URL": f"{PG}/{database}", "PYTHONPATH": str(tree)}
+    psql(f"DROP DATABASE IF EXISTS {database}", database="postgres")
+    psql(f"CREATE DATABASE {database}", database="postgres")
+    subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], env=env, cwd=tree, check=True)
+    return env
+
+
+class Gunicorn:
+    """gunicorn serving ``tree`` on 127.0.0.1:``port`` (started on enter, stopped on exit)."""
+
+    def __init__(self, tree: Path, env: dict[str, str], port: int, workers: int):
+        self.tree, self.env, self.port, self.workers = tree, env, port, workers
+        self.base = f"http://127.0.0.1:{port}"
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> Gunicorn:
+        import requests
+
+        self.process = subprocess.Popen(
+            [
+                str(ROOT / ".venv" / "bin" / "gunicorn"),
+                *("-c", "gunicorn.conf.py", "targets_site.wsgi"),
+                *("--bind", f"127.0.0.1:{self.port}", "--workers", str(self.workers)),
+            ],
+            env=self.env,
+            cwd=self.tree,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(150):
             try:
-                if requests.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).ok:
-                    break
+                if requests.get(f"{self.base}/healthz", timeout=1).ok:
+                    return self
             except requests.RequestException:
                 time.sleep(0.2)
+        self.__exit__()
+        raise SystemExit(f"gunicorn for {self.tree} did not answer on port {self.port}")
 
-        def send(batches: list[bytes], parallel: int) -> float:
-            queue = list(batches)
-            lock = threading.Lock()
-            failures = []
+    def __exit__(self, *exc_info) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
 
-            def worker():
-                session = requests.Session()
-                while True:
-                    with lock:
-                        if not queue:
-                            return
-                        body = queue.pop()
-                    response = session.post(url, data=body, headers=headers, timeout=60)
-                    if response.status_code != 201:
-                        failures.append(response.text[:200])
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()]
 
-            threads = [threading.Thread(target=worker) for _ in range(parallel)]
-            began = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            if failures:
-                raise SystemExit(f"ingest failed: {failures[0]}")
-            return time.perf_counter() - began
 
-        send(bodies(900)[:4], clients)  # warm-up: connections, imports, temp tables
-        one = send(bodies(0), 1)
-        many = send(bodies(100), clients)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    result = {
-        "readings": total,
+def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL backends connected to ``database`` (other than the asking one)."""
+    query = (
+        f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+    )
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-c", query],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [int(pid) for pid in out.split()]
+
+
+class IngestServer(Gunicorn):
+    """gunicorn serving one tree on its own, freshly migrated database, with a device token and
+    sensors ``INGEST1``..``INGEST<sensors>``."""
+
+    def __init__(
+        self, label: str, tree: Path, database: str, port: int, workers: int, sensors: int
+    ):
+        super().__init__(tree, {}, port, workers)
+        self.label, self.database, self.sensors = label, database, sensors
+        self.url = f"{self.base}/api/v1/readings/"
+
+    def __enter__(self) -> IngestServer:
+        self.env = fresh_database(self.tree, self.database)
+        shell = [PYTHON, "manage.py", "shell", "-c", DEVICE_TOKEN.format(sensors=self.sensors)]
+        token = subprocess.run(
+            shell, env=self.env, cwd=self.tree, check=True, capture_output=True, text=True
+        ).stdout.split()[-1]
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+        super().__enter__()
+        return self
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds so far of the gunicorn workers and of their PostgreSQL backends."""
+        return process_cpu(self.worker_pids()), process_cpu(backend_pids(self.database))
+
+
+def ingest_bodies(sensor: str, total: int, start: datetime) -> list[bytes]:
+    """10,000-reading JSON batches of one sensor at 1 Hz from ``start``."""
+    bodies = []
+    for begin in range(0, total, 10_000):
+        rows = [
+            {
+                "sensor": sensor,
+                "timestamp": (start + timedelta(seconds=i)).isoformat(),
+                "value": round(55 + 10 * math.sin(i / 3600), 3),
+            }
+            for i in range(begin, min(total, begin + 10_000))
+        ]
+        bodies.append(json.dumps(rows).encode())
+    return bodies
+
+
+def send_batches(server: IngestServer, bodies: list[bytes], parallel: int) -> float:
+    """POST every body over ``parallel`` keep-alive connections; wall seconds."""
+    import requests
+
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    failures = []
+
+    def worker() -> None:
+        session = requests.Session()
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop()
+            response = session.post(server.url, data=body, headers=server.headers, timeout=60)
+            if response.status_code != 201:
+                failures.append(response.text[:200])
+
+    threads = [threading.Thread(target=worker) for _ in range(parallel)]
+    began = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise SystemExit(f"ingest into {server.label} failed: {failures[0]}")
+    return time.perf_counter() - began
+
+
+def bench_ingest(
+    total: int, clients: int, workers: int, rounds: int, baseline: str | None, workdir: Path
+) -> dict:
+    """Readings per second from 1 and from ``clients`` connections, this tree and optionally
+    ``baseline`` (a git revision) in turns, each on its own database; medians of ``rounds``.
+
+    Each measurement writes a new sensor's readings at 1 Hz from the start of this month (the
+    monthly partition that live data goes to), so no reading is a duplicate.
+    """
+    trees = {"this tree": ROOT}
+    if baseline:
+        trees = {f"baseline {baseline}": export_revision(baseline, workdir), **trees}
+    month = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    with contextlib.ExitStack() as stack:
+        servers = [
+            stack.enter_context(
+                IngestServer(label, tree, f"{DB}_ingest{n}", PORT + n, workers, 1 + 2 * rounds)
+            )
+            for n, (label, tree) in enumerate(trees.items())
+        ]
+        measured: dict[str, dict[str, list[float]]] = {server.label: {} for server in servers}
+        used: dict[str, int] = {server.label: 0 for server in servers}
+
+        def measure(server: IngestServer, parallel: int, key: str) -> None:
+            used[server.label] += 1
+            bodies = ingest_bodies(f"INGEST{used[server.label]}", total, month)
+            cpu_before = server.cpu()
+            seconds = send_batches(server, bodies, parallel)
+            cpu_after = server.cpu()
+            runs = measured[server.label]
+            runs.setdefault(f"{key}_readings_per_s", []).append(total / seconds)
+            batches = len(bodies)
+            for index, part in enumerate(("workers", "postgres")):
+                cpu_ms = (cpu_after[index] - cpu_before[index]) / batches * 1000
+                runs.setdefault(f"{key}_{part}_cpu_ms_per_batch", []).append(cpu_ms)
+            print(
+                f"  {server.label}, {parallel} connection(s): {total / seconds:,.0f} readings/s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+        for server in servers:  # warm-up: every worker's imports and database connection
+            measure(server, clients, "warmup")
+        for round_ in range(rounds):
+            order = servers if round_ % 2 == 0 else servers[::-1]
+            for server in order:
+                measure(server, 1, "one_connection")
+            for server in order:
+                measure(server, clients, "parallel")
+    result: dict = {
+        "readings_per_measurement": total,
         "batch": 10_000,
         "gunicorn_workers": workers,
         "clients": clients,
-        "one_connection_readings_per_s": total / one,
-        "parallel_readings_per_s": total / many,
+        "rounds": rounds,
     }
-    print(json.dumps(result), flush=True)
+    for label, runs in measured.items():
+        result[label] = {
+            key: statistics.median(values)
+            for key, values in runs.items()
+            if not key.startswith("warmup")
+        }
+        result[label]["runs"] = runs
+    print_ingest_table(result, list(trees))
     return result
+
+
+def print_ingest_table(result: dict, labels: list[str]) -> None:
+    rows = [
+        ("one connection, readings/s", "one_connection_readings_per_s"),
+        (f"{result['clients']} connections, readings/s", "parallel_readings_per_s"),
+        ("one connection: gunicorn CPU ms/batch", "one_connection_workers_cpu_ms_per_batch"),
+        ("one connection: PostgreSQL CPU ms/batch", "one_connection_postgres_cpu_ms_per_batch"),
+    ]
+    print(f"{'':42}" + "".join(f"{label:>24}" for label in labels))
+    for title, key in rows:
+        print(f"{title:42}" + "".join(f"{result[label][key]:24,.1f}" for label in labels))
+    if len(labels) == 2:
+        for title, key in rows[:2]:
+            ratio = result[labels[1]][key] / result[labels[0]][key]
+            print(f"{title:42} this tree / baseline: {ratio:.2f}x")
 
 
 def bench_plot(rows: int, repeats: int) -> dict:
@@ -306,6 +464,10 @@ def main() -> None:
     parser.add_argument("--ingest-readings", type=int, default=500_000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument(
+        "--baseline",
+        help="ingest: also run this git revision (e.g. main), in turns with this tree",
+    )
     parser.add_argument("--only", choices=["import", "ingest", "plot"], action="append")
     args = parser.parse_args()
     only = set(args.only or ["import", "ingest", "plot"])
@@ -322,8 +484,15 @@ def main() -> None:
         if "import" in only or "plot" in only:
             sizes = [args.small, args.large] if "import" in only else [args.large]
             results["import"] = bench_import(sizes, args.repeats, Path(workdir))
-    if "ingest" in only:
-        results["ingest"] = bench_ingest(args.ingest_readings, args.clients, args.workers)
+        if "ingest" in only:
+            results["ingest"] = bench_ingest(
+                args.ingest_readings,
+                args.clients,
+                args.workers,
+                args.repeats,
+                args.baseline,
+                Path(workdir),
+            )
     if "plot" in only:
         results["plot"] = bench_plot(args.large, 5)
     out = ROOT / "bench" / "results" / "sensors.json"

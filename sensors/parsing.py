@@ -250,6 +250,18 @@ def readings_from_json(
     return rows
 
 
+def plain_readings_from_json(
+    batch: Sequence[object], *, known: Mapping[str, int], sensor: str | None = None
+) -> list[ReadingRow] | None:
+    """The fast path alone: every row of ``batch`` when all are plainly valid, else None.
+
+    None says nothing is wrong yet, only that the rules (``readings_from_json``) must decide.
+    Any slice of a batch can be checked on its own, so a caller may store one slice while it
+    checks the next.
+    """
+    return _json_fast(batch, known, sensor)
+
+
 def _json_fast(
     batch: Sequence[object], known: Mapping[str, int], sensor: str | None
 ) -> list[ReadingRow] | None:

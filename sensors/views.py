@@ -24,6 +24,7 @@ from sensors.serializers import (
     StatBucketSerializer,
 )
 from targets_site.errors import InvalidInput
+from targets_site.parsers import PlainJSONParser
 from targets_site.permissions import (
     IsStaff,
     IsStaffOrReadOnly,
@@ -142,6 +143,8 @@ class ReadingViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     # Anyone reads; writing readings needs ``sensors.add_reading`` (a device's token) or staff.
     permission_classes = [StaffOrPermission.of("sensors.add_reading", anyone_reads=True)]
     key_scopes = {"write": "readings:write"}
+    # Every value of a batch is checked by the readings parser: no serializer needs JSONObject.
+    parser_classes = [PlainJSONParser]
     filter_backends: list = []
 
     @property
