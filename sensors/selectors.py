@@ -17,11 +17,13 @@ from sensors.models import Alert, Reading, ReadingMark, ReadingRollup, Sensor
 from sensors.plotting import PlotSeries
 from sensors.rollups import HOUR, LEVELS, level_for
 from targets_site.errors import InvalidInput
+from targets_site.pgcopy import float_columns
 
 MAX_STAT_BUCKETS = 10_000
+# How partial aggregates per bucket combine.
+_MERGE = {"count": "sum", "sum": "sum", "min": "min", "max": "max"}
 # Rollup rows read for one stats or plot request at most (beyond it a coarser level is used).
 MAX_ROLLUP_ROWS = 50_000
-_ROLLUP_COLUMNS = ("bucket_start", "count", "sum", "min", "max")
 _FETCH_CHUNK = 100_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CALENDAR_START = datetime(1, 1, 1, tzinfo=UTC)
@@ -102,7 +104,9 @@ def alerts_for(
 
 def _epoch_sql(column: str) -> str:
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})::float8"
+        # date_part() is computed in float8; EXTRACT() goes through numeric since PostgreSQL 14
+        # (1M readings: 1.4 s against 2.2 s). The same float within 285 years of 1970.
+        return f"date_part('epoch', {column})"
     return f"(julianday({column}) - 2440587.5) * 86400.0"
 
 
@@ -113,7 +117,9 @@ def fetch_readings(
     *,
     end_inclusive: bool = True,
 ) -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
-    """(seconds, values) numpy chunks in time order, from a raw cursor: no model instances."""
+    """(seconds, values) numpy chunks in time order: no model instances (a binary COPY on
+    PostgreSQL, whose rows stream in; a raw cursor elsewhere). Consume every chunk before
+    the next query: the connection is busy with the COPY until then."""
     table = Reading._meta.db_table
     where = ["sensor_id = %s"]
     params: list[int | str | None] = [sensor_id]
@@ -128,22 +134,47 @@ def fetch_readings(
         f"SELECT {_epoch_sql('timestamp')}, value FROM {table} "  # noqa: S608
         f"WHERE {' AND '.join(where)} ORDER BY timestamp"
     )
+    if connection.vendor == "postgresql":
+        for columns in float_columns(sql, params, columns=2, chunk_rows=_FETCH_CHUNK):
+            yield columns[:, 0], columns[:, 1]
+        return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(_FETCH_CHUNK):
             array = np.array(rows, dtype=np.float64)
-            seconds = array[:, 0]
-            if connection.vendor != "postgresql":
-                # julianday() arithmetic is off by microseconds; SQLite keeps ms at best anyway,
-                # and a reading at 12:00:00 must not fall into the 11:00 bucket.
-                seconds = np.round(seconds, 3)
-            yield seconds, array[:, 1]
+            # julianday() arithmetic is off by microseconds; SQLite keeps ms at best anyway,
+            # and a reading at 12:00:00 must not fall into the 11:00 bucket.
+            yield np.round(array[:, 0], 3), array[:, 1]
 
 
 def _fetch_chunks(
     sensor: Sensor, start: datetime | None, end: datetime | None
 ) -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
     return fetch_readings(sensor.id, start, end)
+
+
+def fetch_rollups(
+    sensor_id: int, level: int, start: datetime, end: datetime
+) -> npt.NDArray[np.float64]:
+    """One level's rollup rows starting in ``[start, end)``, in time order, as columns
+    (seconds, count, sum, min, max), read without a ``datetime`` or a Python float per value
+    (a binary COPY on PostgreSQL): a year of hours is 8,760 rows, and the ORM's rows cost more
+    than the rest of a stats request."""
+    adapt = connection.ops.adapt_datetimefield_value
+    params = [sensor_id, level, adapt(start), adapt(end)]
+    sql = (
+        f"SELECT {_epoch_sql('bucket_start')}, count::float8, sum, min, max "  # noqa: S608
+        f"FROM {ReadingRollup._meta.db_table} WHERE sensor_id = %s AND level = %s "
+        "AND bucket_start >= %s AND bucket_start < %s ORDER BY bucket_start"
+    )
+    if connection.vendor == "postgresql":
+        chunks = list(float_columns(sql, params, columns=5))
+        return np.concatenate(chunks) if chunks else np.empty((0, 5))
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("::float8", ""), params)
+        columns = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 5)
+    columns[:, 0] = np.round(columns[:, 0], 3)  # julianday() arithmetic, as in fetch_readings
+    return columns
 
 
 def _floor(moment: datetime, seconds: int) -> datetime:
@@ -207,22 +238,9 @@ def _partials(sensor: Sensor, first: datetime, last: datetime, level: int) -> Pa
             if low < inner_end and high > inner_start
         ]
         pieces += _raw_partials(sensor, first, inner_start, inclusive=False)
-        rows = np.array(
-            list(
-                ReadingRollup.objects.filter(
-                    sensor=sensor,
-                    level=level,
-                    bucket_start__gte=inner_start,
-                    bucket_start__lt=inner_end,
-                )
-                .order_by("bucket_start")
-                .values_list(*_ROLLUP_COLUMNS)
-            ),
-            dtype=object,
-        ).reshape(-1, len(_ROLLUP_COLUMNS))
+        rows = fetch_rollups(sensor.id, level, inner_start, inner_end)
         if rows.size:
-            t = np.array([moment.timestamp() for moment in rows[:, 0]], dtype=np.float64)
-            values = rows[:, 1:].astype(np.float64)
+            t, values = rows[:, 0], rows[:, 1:]
             keep = np.ones(t.size, dtype=bool)
             for low, high in dirty:
                 keep &= (t < low.timestamp()) | (t >= high.timestamp())
@@ -364,8 +382,11 @@ def plot_series_for(
     return series, first, last
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class StatBucket:
+    """Not frozen: a frozen dataclass sets each field through object.__setattr__, and a year of
+    hourly buckets makes 8,760 of them."""
+
     start: datetime
     count: int
     min: float | None
@@ -423,29 +444,32 @@ def stats_for(
         frame = (
             pd.DataFrame({"count": counts, "sum": total, "min": low, "max": high}, index=index)
             .resample(bucket, origin="epoch")
-            .agg({"count": "sum", "sum": "sum", "min": "min", "max": "max"})
+            .agg(_MERGE)
         )
         frames.append(frame)
     if not frames:
         return []
-    merged = (
-        pd.concat(frames)
-        .groupby(level=0)
-        .agg({"count": "sum", "sum": "sum", "min": "min", "max": "max"})
-    )
-    merged = merged.resample(bucket, origin="epoch").agg(
-        {"count": "sum", "sum": "sum", "min": "min", "max": "max"}
-    )
-    result = []
-    for moment, row in merged.iterrows():
-        count = int(row["count"])
-        result.append(
-            StatBucket(
-                start=moment.to_pydatetime(),
-                count=count,
-                min=float(row["min"]) if count else None,
-                max=float(row["max"]) if count else None,
-                mean=float(row["sum"] / count) if count else None,
-            )
+    merged = frames[0]
+    if len(frames) > 1:  # raw chunks: buckets cut by a chunk's edge are merged
+        merged = pd.concat(frames).groupby(level=0).agg(_MERGE)
+        merged = merged.resample(bucket, origin="epoch").agg(_MERGE)
+    # Whole columns at once: a year of hourly buckets is 8,760 rows, and iterrows() built a
+    # Series per row (~0.4 ms each).
+    counts = merged["count"].to_numpy(dtype=np.int64).tolist()
+    return [
+        StatBucket(
+            start=moment,
+            count=count,
+            min=low if count else None,
+            max=high if count else None,
+            mean=total / count if count else None,
         )
-    return result
+        for moment, count, total, low, high in zip(
+            merged.index.to_pydatetime(),
+            counts,
+            merged["sum"].to_numpy(dtype=np.float64).tolist(),
+            merged["min"].to_numpy(dtype=np.float64).tolist(),
+            merged["max"].to_numpy(dtype=np.float64).tolist(),
+            strict=True,
+        )
+    ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import User
 from rest_framework import serializers
@@ -15,6 +16,9 @@ from sensors.models import (
     Sensor,
 )
 from targets_site.serializers import StrictCharField, StrictFieldsMixin
+
+if TYPE_CHECKING:  # sensors.selectors loads pandas: not at every command's start-up
+    from sensors.selectors import StatBucket
 
 
 class FiniteFloatField(serializers.FloatField):
@@ -136,8 +140,21 @@ class AlertSerializer(serializers.ModelSerializer):
 
 
 class StatBucketSerializer(serializers.Serializer):
+    """One ``StatBucket``. Written out by hand: a year of hourly buckets is 8,760 of them, and
+    DRF's walk over five fields took 200 ms of CPU for 8,334. ``start`` stays a datetime: the
+    renderer writes it as the field would (ISO 8601, UTC as "Z")."""
+
     start = serializers.DateTimeField()
     count = serializers.IntegerField()
     min = serializers.FloatField(allow_null=True)
     max = serializers.FloatField(allow_null=True)
     mean = serializers.FloatField(allow_null=True)
+
+    def to_representation(self, instance: StatBucket) -> dict[str, Any]:
+        return {
+            "start": instance.start,
+            "count": instance.count,
+            "min": instance.min,
+            "max": instance.max,
+            "mean": instance.mean,
+        }

@@ -32,6 +32,7 @@ from targets_site.permissions import (
     key_sensor_limit,
 )
 from targets_site.query import query_bool, query_int, query_range
+from targets_site.renderers import PlainJSONRenderer
 from targets_site.responses import BinaryOrJsonErrors, binary_response
 from targets_site.users import signed_in_user
 
@@ -107,7 +108,10 @@ class SensorViewSet(viewsets.ModelViewSet):
         responses={200: StatBucketSerializer(many=True)},
     )
     # Not paginated (a bare list of buckets): say so, or the schema documents a paginated body.
-    @action(detail=True, methods=["get"], pagination_class=None)
+    # Up to 10,000 buckets of plain numbers: written by orjson.
+    @action(
+        detail=True, methods=["get"], pagination_class=None, renderer_classes=[PlainJSONRenderer]
+    )
     def stats(self, request: Request, code: str | None = None) -> Response:
         """count/min/max/mean per time bucket (pandas resample), oldest first."""
         sensor = self.get_object()
