@@ -30,6 +30,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -176,16 +177,52 @@ def export_revision(revision: str, into: Path) -> Path:
     return tree
 
 
-def process_cpu(pids: list[int]) -> float:
-    """User + system CPU seconds of the processes still running among ``pids``."""
-    total = 0.0
+def pid_cpu(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds of each process still running among ``pids``."""
+    seconds = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue
-        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return total
+        seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seconds
+
+
+def process_cpu(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes still running among ``pids``."""
+    return sum(pid_cpu(pids).values())
+
+
+class CpuMeter:
+    """CPU seconds used by a changing set of processes (``pids()``) while the block runs.
+
+    Sampled every 0.2 s: a process that exits meanwhile (a database connection Django closes
+    once it is 60 s old) keeps what it had used at its last sample, and one that starts counts
+    from zero.
+    """
+
+    def __init__(self, pids: Callable[[], list[int]]):
+        self.pids = pids
+        self.seconds = 0.0
+
+    def __enter__(self) -> CpuMeter:
+        self.first = pid_cpu(self.pids())
+        self.last = dict(self.first)
+        self.done = threading.Event()
+        self.sampler = threading.Thread(target=self._sample, daemon=True)
+        self.sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while not self.done.wait(0.2):
+            self.last.update(pid_cpu(self.pids()))
+
+    def __exit__(self, *exc_info) -> None:
+        self.done.set()
+        self.sampler.join()
+        self.last.update(pid_cpu(self.pids()))
+        self.seconds = sum(used - self.first.get(pid, 0.0) for pid, used in self.last.items())
 
 
 def fresh_database(tree: Path, database: str) -> dict[str, str]:
@@ -240,18 +277,14 @@ class Gunicorn:
         return [int(pid) for pid in children.read_text().split()]
 
 
-def backend_pids(database: str) -> list[int]:
-    """The PostgreSQL backends connected to ``database`` (other than the asking one)."""
-    query = (
-        f"SELECT pid FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()"
-    )
-    out = subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAt", "-c", query],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [int(pid) for pid in out.split()]
+def backend_pids(database: str) -> Callable[[], list[int]]:
+    """A function listing the PostgreSQL backends connected to ``database`` (one connection of
+    its own to ask, not a psql process per sample)."""
+    import psycopg
+
+    monitor = psycopg.connect(f"{PG}/postgres", autocommit=True)
+    query = "SELECT pid FROM pg_stat_activity WHERE datname = %s"
+    return lambda: [pid for (pid,) in monitor.execute(query, [database]).fetchall()]
 
 
 class IngestServer(Gunicorn):
@@ -275,9 +308,9 @@ class IngestServer(Gunicorn):
         super().__enter__()
         return self
 
-    def cpu(self) -> tuple[float, float]:
-        """CPU seconds so far of the gunicorn workers and of their PostgreSQL backends."""
-        return process_cpu(self.worker_pids()), process_cpu(backend_pids(self.database))
+    def cpu_meters(self) -> tuple[CpuMeter, CpuMeter]:
+        """Meters of the gunicorn workers' CPU and of their PostgreSQL backends'."""
+        return CpuMeter(self.worker_pids), CpuMeter(backend_pids(self.database))
 
 
 def ingest_bodies(sensor: str, total: int, start: datetime) -> list[bytes]:
@@ -352,14 +385,13 @@ def bench_ingest(
         def measure(server: IngestServer, parallel: int, key: str) -> None:
             used[server.label] += 1
             bodies = ingest_bodies(f"INGEST{used[server.label]}", total, month)
-            cpu_before = server.cpu()
-            seconds = send_batches(server, bodies, parallel)
-            cpu_after = server.cpu()
+            workers, postgres = server.cpu_meters()
+            with workers, postgres:
+                seconds = send_batches(server, bodies, parallel)
             runs = measured[server.label]
             runs.setdefault(f"{key}_readings_per_s", []).append(total / seconds)
-            batches = len(bodies)
-            for index, part in enumerate(("workers", "postgres")):
-                cpu_ms = (cpu_after[index] - cpu_before[index]) / batches * 1000
+            for part, meter in (("workers", workers), ("postgres", postgres)):
+                cpu_ms = meter.seconds / len(bodies) * 1000
                 runs.setdefault(f"{key}_{part}_cpu_ms_per_batch", []).append(cpu_ms)
             print(
                 f"  {server.label}, {parallel} connection(s): {total / seconds:,.0f} readings/s",

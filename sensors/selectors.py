@@ -10,14 +10,14 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, CharField, QuerySet, Value, When
+from django.db.models import Case, CharField, Max, Min, QuerySet, Value, When
 
 from sensors.decimation import StreamingDecimator
 from sensors.models import Alert, Reading, ReadingMark, ReadingRollup, Sensor
 from sensors.plotting import PlotSeries
 from sensors.rollups import HOUR, LEVELS, level_for
 from targets_site.errors import InvalidInput
-from targets_site.pgcopy import float_columns
+from targets_site.pgarrays import float_columns
 
 MAX_STAT_BUCKETS = 10_000
 # How partial aggregates per bucket combine.
@@ -117,9 +117,8 @@ def fetch_readings(
     *,
     end_inclusive: bool = True,
 ) -> Iterator[tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]:
-    """(seconds, values) numpy chunks in time order: no model instances (a binary COPY on
-    PostgreSQL, whose rows stream in; a raw cursor elsewhere). Consume every chunk before
-    the next query: the connection is busy with the COPY until then."""
+    """(seconds, values) numpy chunks in time order: no model instances (on PostgreSQL the
+    values come packed in one binary value, ``targets_site.pgarrays``; a raw cursor elsewhere)."""
     table = Reading._meta.db_table
     where = ["sensor_id = %s"]
     params: list[int | str | None] = [sensor_id]
@@ -135,8 +134,10 @@ def fetch_readings(
         f"WHERE {' AND '.join(where)} ORDER BY timestamp"
     )
     if connection.vendor == "postgresql":
-        for columns in float_columns(sql, params, columns=2, chunk_rows=_FETCH_CHUNK):
-            yield columns[:, 0], columns[:, 1]
+        columns = float_columns(sql, params, columns=2)
+        for row in range(0, len(columns), _FETCH_CHUNK):
+            chunk = columns[row : row + _FETCH_CHUNK]
+            yield chunk[:, 0], chunk[:, 1]
         return
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -158,8 +159,8 @@ def fetch_rollups(
 ) -> npt.NDArray[np.float64]:
     """One level's rollup rows starting in ``[start, end)``, in time order, as columns
     (seconds, count, sum, min, max), read without a ``datetime`` or a Python float per value
-    (a binary COPY on PostgreSQL): a year of hours is 8,760 rows, and the ORM's rows cost more
-    than the rest of a stats request."""
+    (packed in one binary value on PostgreSQL): a year of hours is 8,760 rows, and the ORM's
+    rows cost more than the rest of a stats request."""
     adapt = connection.ops.adapt_datetimefield_value
     params = [sensor_id, level, adapt(start), adapt(end)]
     sql = (
@@ -168,8 +169,7 @@ def fetch_rollups(
         "AND bucket_start >= %s AND bucket_start < %s ORDER BY bucket_start"
     )
     if connection.vendor == "postgresql":
-        chunks = list(float_columns(sql, params, columns=5))
-        return np.concatenate(chunks) if chunks else np.empty((0, 5))
+        return float_columns(sql, params, columns=5)
     with connection.cursor() as cursor:
         cursor.execute(sql.replace("::float8", ""), params)
         columns = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 5)
@@ -217,43 +217,11 @@ def _raw_partials(
 
 def _partials(sensor: Sensor, first: datetime, last: datetime, level: int) -> Partials:
     """The sensor's data in ``[first, last]`` as rollup rows of ``level`` where they are whole
-    and current, raw readings elsewhere: the unaligned edges of the range, and every hour with
-    readings that check_thresholds has not rolled up yet (its pending ReadingMarks)."""
-    step = timedelta(seconds=level)
-    inner_start = _floor(first, level)
-    if inner_start < first:
-        inner_start += step
-    # Rollups cover [inner_start, inner_end): the buckets wholly inside the inclusive range.
-    inner_end = _floor(last + _TICK, level)
-    pieces: list[tuple[npt.NDArray[np.float64], ...]] = []
-    if inner_start >= inner_end:
-        pieces += _raw_partials(sensor, first, last, inclusive=True)
-    else:
-        pending = ReadingMark.objects.filter(
-            sensor=sensor, min_timestamp__lte=inner_end, max_timestamp__gte=inner_start
-        ).values_list("min_timestamp", "max_timestamp")
-        dirty = [
-            (max(low, inner_start), min(high, inner_end))
-            for low, high in hour_spans(pending)
-            if low < inner_end and high > inner_start
-        ]
-        pieces += _raw_partials(sensor, first, inner_start, inclusive=False)
-        rows = fetch_rollups(sensor.id, level, inner_start, inner_end)
-        if rows.size:
-            t, values = rows[:, 0], rows[:, 1:]
-            keep = np.ones(t.size, dtype=bool)
-            for low, high in dirty:
-                keep &= (t < low.timestamp()) | (t >= high.timestamp())
-            pieces.append(
-                (
-                    t[keep],
-                    np.full(int(keep.sum()), float(level)),
-                    *(values[keep, i] for i in range(4)),
-                )
-            )
-        for low, high in dirty:
-            pieces += _raw_partials(sensor, low, high, inclusive=False)
-        pieces += _raw_partials(sensor, inner_end, last, inclusive=True)
+    and current, finer rows (or raw readings) elsewhere (``_pieces``), in time order."""
+    pending = ReadingMark.objects.filter(
+        sensor=sensor, min_timestamp__lte=last, max_timestamp__gte=first
+    ).values_list("min_timestamp", "max_timestamp")
+    pieces = _pieces(sensor, first, last, level, hour_spans(pending))
     if not pieces:
         empty = np.empty(0)
         return Partials(empty, empty, empty, empty, empty, empty)
@@ -263,12 +231,65 @@ def _partials(sensor: Sensor, first: datetime, last: datetime, level: int) -> Pa
     return Partials(t, width, count, total, low_v, high_v)
 
 
+def _pieces(
+    sensor: Sensor,
+    first: datetime,
+    last: datetime,
+    level: int | None,
+    pending: list[tuple[datetime, datetime]],
+) -> list[tuple[npt.NDArray[np.float64], ...]]:
+    """Rollup rows of ``level`` for its buckets wholly inside ``[first, last]`` and current; the
+    unaligned edges of the range from the next finer level the same way (so an hour-level read
+    needs at most a few minutes of raw readings, not up to two hours); raw readings for the
+    finest edges and for the ``pending`` hours (readings that check_thresholds has not rolled
+    up yet: its ReadingMarks, as ``hour_spans``)."""
+    if level is None:
+        return _raw_partials(sensor, first, last, inclusive=True)
+    finer = LEVELS[LEVELS.index(level) - 1] if level != LEVELS[0] else None
+    step = timedelta(seconds=level)
+    inner_start = _floor(first, level)
+    if inner_start < first:
+        inner_start += step
+    # Rollups cover [inner_start, inner_end): the buckets wholly inside the inclusive range.
+    inner_end = _floor(last + _TICK, level)
+    if inner_start >= inner_end:
+        return _pieces(sensor, first, last, finer, pending)
+    dirty = [
+        (max(low, inner_start), min(high, inner_end))
+        for low, high in pending
+        if low < inner_end and high > inner_start
+    ]
+    pieces = []
+    if first < inner_start:
+        pieces += _pieces(sensor, first, inner_start - _TICK, finer, pending)
+    rows = fetch_rollups(sensor.id, level, inner_start, inner_end)
+    if rows.size:
+        t, values = rows[:, 0], rows[:, 1:]
+        keep = np.ones(t.size, dtype=bool)
+        for low, high in dirty:
+            keep &= (t < low.timestamp()) | (t >= high.timestamp())
+        pieces.append(
+            (
+                t[keep],
+                np.full(int(keep.sum()), float(level)),
+                *(values[keep, i] for i in range(4)),
+            )
+        )
+    for low, high in dirty:
+        pieces += _raw_partials(sensor, low, high, inclusive=False)
+    if inner_end <= last:
+        pieces += _pieces(sensor, inner_end, last, finer, pending)
+    return pieces
+
+
 def _data_bounds(
     sensor: Sensor, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime] | None:
-    readings = readings_in_range(sensor=sensor, start=start, end=end).order_by("timestamp")
-    first = start or readings.values_list("timestamp", flat=True).first()
-    last = end or readings.order_by("-timestamp").values_list("timestamp", flat=True).first()
+    first, last = start, end
+    if start is None or end is None:  # one query, two index-only look-ups
+        readings = readings_in_range(sensor=sensor, start=start, end=end)
+        bounds = readings.aggregate(first=Min("timestamp"), last=Max("timestamp"))
+        first, last = start or bounds["first"], end or bounds["last"]
     if start is None:
         # Pruned raw readings live on in the rollups: the data begins at the oldest minute kept.
         rolled = ReadingRollup.objects.filter(sensor=sensor, level=LEVELS[0])
