@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, CharField, Max, Min, QuerySet, Value, When
+from django.db.models import Case, CharField, QuerySet, Subquery, Value, When
 
 from sensors.decimation import StreamingDecimator
 from sensors.models import Alert, Reading, ReadingMark, ReadingRollup, Sensor
@@ -163,15 +164,16 @@ def fetch_rollups(
     rows cost more than the rest of a stats request."""
     adapt = connection.ops.adapt_datetimefield_value
     params = [sensor_id, level, adapt(start), adapt(end)]
+    postgres = connection.vendor == "postgresql"
     sql = (
-        f"SELECT {_epoch_sql('bucket_start')}, count::float8, sum, min, max "  # noqa: S608
-        f"FROM {ReadingRollup._meta.db_table} WHERE sensor_id = %s AND level = %s "
-        "AND bucket_start >= %s AND bucket_start < %s ORDER BY bucket_start"
+        f"SELECT {_epoch_sql('bucket_start')}, {'count::float8' if postgres else 'count'}, "  # noqa: S608
+        f"sum, min, max FROM {ReadingRollup._meta.db_table} WHERE sensor_id = %s "
+        "AND level = %s AND bucket_start >= %s AND bucket_start < %s ORDER BY bucket_start"
     )
-    if connection.vendor == "postgresql":
+    if postgres:
         return float_columns(sql, params, columns=5)
     with connection.cursor() as cursor:
-        cursor.execute(sql.replace("::float8", ""), params)
+        cursor.execute(sql, params)
         columns = np.array(cursor.fetchall(), dtype=np.float64).reshape(-1, 5)
     columns[:, 0] = np.round(columns[:, 0], 3)  # julianday() arithmetic, as in fetch_readings
     return columns
@@ -285,25 +287,42 @@ def _pieces(
 def _data_bounds(
     sensor: Sensor, start: datetime | None, end: datetime | None
 ) -> tuple[datetime, datetime] | None:
-    first, last = start, end
-    if start is None or end is None:  # one query, two index-only look-ups
-        readings = readings_in_range(sensor=sensor, start=start, end=end)
-        bounds = readings.aggregate(first=Min("timestamp"), last=Max("timestamp"))
-        first, last = start or bounds["first"], end or bounds["last"]
-    if start is None:
-        # Pruned raw readings live on in the rollups: the data begins at the oldest minute kept.
-        rolled = ReadingRollup.objects.filter(sensor=sensor, level=LEVELS[0])
-        if end is not None:
-            rolled = rolled.filter(bucket_start__lte=end)
-        oldest = rolled.order_by("bucket_start").values_list("bucket_start", flat=True).first()
-        if oldest is not None and (first is None or oldest + timedelta(seconds=LEVELS[0]) <= first):
-            first = oldest
-            if last is None:
-                newest = rolled.order_by("-bucket_start").values_list("bucket_start", flat=True)
-                last = newest[0] + timedelta(seconds=LEVELS[0]) - _TICK
+    """``[start, end]``, an open side bounded by the sensor's data: its raw readings, or its
+    minute rollups where older raw readings were pruned."""
+    if start is not None and end is not None:
+        return start, end
+    readings = readings_in_range(sensor=sensor, start=start, end=end)
+    rolled = ReadingRollup.objects.filter(sensor=sensor, level=LEVELS[0])
+    if end is not None:
+        rolled = rolled.filter(bucket_start__lte=end)
+    # One query: four index look-ups as scalar subqueries of the sensor's row.
+    found = (
+        Sensor.objects.filter(pk=sensor.pk)
+        .annotate(
+            first=_earliest(readings, "timestamp"),
+            last=_earliest(readings, "-timestamp"),
+            oldest=_earliest(rolled, "bucket_start"),
+            newest=_earliest(rolled, "-bucket_start"),
+        )
+        .values("first", "last", "oldest", "newest")
+        .get()
+    )
+    first, last = start or found["first"], end or found["last"]
+    oldest = found["oldest"]
+    # Pruned raw readings live on in the rollups: the data begins at the oldest minute kept.
+    minute = timedelta(seconds=LEVELS[0])
+    if start is None and oldest is not None and (first is None or oldest + minute <= first):
+        first = oldest
+        if last is None:
+            last = found["newest"] + minute - _TICK
     if first is None or last is None:
         return None
     return first, last
+
+
+def _earliest(queryset: QuerySet[Any], order: str) -> Subquery:
+    """The first value of ``order``'s field in ``queryset``'s rows, as a scalar subquery."""
+    return Subquery(queryset.order_by(order).values(order.lstrip("-"))[:1])
 
 
 def _oldest_reading(sensor: Sensor) -> datetime | None:
@@ -457,7 +476,12 @@ def stats_for(
     if level is None:
         chunks = ((t, np.ones(t.size), v, v, v) for t, v in _fetch_chunks(sensor, first, last))
     else:
-        p = _partials(sensor, first, last, level)
+        # A side the data bounds (no from/to) holds nothing beyond it: its partial bucket's
+        # rollup row is exact, so no finer rows or raw readings are read for that edge.
+        step = timedelta(seconds=level)
+        read_from = first if start is not None else _floor(first, level)
+        read_to = last if end is not None else _floor(last, level) + step - _TICK
+        p = _partials(sensor, read_from, read_to, level)
         chunks = [(p.t, p.count, p.sum, p.min, p.max)] if p.t.size else []
     frames = []
     for t, counts, total, low, high in chunks:
