@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from rest_framework import renderers
+from rest_framework.settings import api_settings
 
 # Types the standard encoders handle in their own way (or refuse) go to their ``default``.
 _OPTIONS = (
@@ -60,3 +61,12 @@ class JSONRenderer(renderers.JSONRenderer):
             return super().render(data, accepted_media_type, renderer_context)
         # As DRF does: the JSON stays a strict subset of JavaScript.
         return body.replace(b"\xe2\x80\xa8", b"\\u2028").replace(b"\xe2\x80\xa9", b"\\u2029")
+
+
+def renderer_classes() -> list[type[renderers.BaseRenderer]]:
+    """The configured renderers with DRF's JSON one replaced by ``JSONRenderer`` (the browsable
+    API under DEBUG stays); api_settings gives classes (its type stubs say strings)."""
+    configured = cast(list[type[renderers.BaseRenderer]], api_settings.DEFAULT_RENDERER_CLASSES)
+    return [
+        JSONRenderer if renderer is renderers.JSONRenderer else renderer for renderer in configured
+    ]
