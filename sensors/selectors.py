@@ -432,6 +432,9 @@ class StatBucket:
     min: float | None
     max: float | None
     mean: float | None
+    # ``start`` as the API writes it (ISO 8601 in UTC, "Z"; starts are whole seconds), made for
+    # every bucket at once by numpy: per bucket, isoformat() cost ~4 us, 11 ms for 2,778.
+    start_text: str
 
 
 def _check_bucket_calendar(first: datetime, bucket: timedelta) -> None:
@@ -501,6 +504,7 @@ def stats_for(
     # Whole columns at once: a year of hourly buckets is 8,760 rows, and iterrows() built a
     # Series per row (~0.4 ms each).
     counts = merged["count"].to_numpy(dtype=np.int64).tolist()
+    texts = np.datetime_as_string(merged.index.to_numpy(dtype="datetime64[s]"), unit="s")
     return [
         StatBucket(
             start=moment,
@@ -508,9 +512,11 @@ def stats_for(
             min=low if count else None,
             max=high if count else None,
             mean=total / count if count else None,
+            start_text=text + "Z",
         )
-        for moment, count, total, low, high in zip(
+        for moment, text, count, total, low, high in zip(
             merged.index.to_pydatetime(),
+            texts.tolist(),
             counts,
             merged["sum"].to_numpy(dtype=np.float64).tolist(),
             merged["min"].to_numpy(dtype=np.float64).tolist(),

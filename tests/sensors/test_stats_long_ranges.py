@@ -68,3 +68,12 @@ def test_stats_from_hourly_rollups_with_unaligned_edges_equal_the_raw_readings(s
         if count:
             assert low == min(row[2] for row in inside)
             assert high == max(row[3] for row in inside)
+
+
+def test_each_bucket_start_is_written_as_the_datetime_field_writes_it(sensor):
+    from rest_framework.fields import DateTimeField
+
+    field = DateTimeField()
+    buckets = selectors.stats_for(sensor=sensor, start=None, end=None, bucket=timedelta(hours=1))
+    assert len(buckets) > 70
+    assert [b.start_text for b in buckets] == [field.to_representation(b.start) for b in buckets]
