@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/games_replay.py [--repeat 200]
 
-Times exactly what ``score_submit`` runs for a replay: ``rules.replay_validate`` then
-``rules.simulate``. Side by side: a 60 s bot round (about 2 shots a second), a 60 s round at the
-highest shot rate the rules allow (15 a second, 900 shots) and a one-hour round at that rate
-capped by the replay size limit. Pure Python, no database.
+Times exactly what ``score_submit`` runs for a replay: ``rules.replay_run`` (the checks of
+``replay_validate`` and the re-run of ``simulate``, the shots checked once). Side by side: a
+60 s bot round (about 2 shots a second), a 60 s round at the highest shot rate the rules allow
+(15 a second, 900 shots) and a one-hour round at that rate capped by the replay size limit.
+Pure Python, no database.
 """
 
 from __future__ import annotations
@@ -41,8 +42,7 @@ def time_replay(
     wall, cpu = [], []
     for _ in range(repeat):
         started, started_cpu = time.perf_counter(), time.process_time()
-        shots = rules.replay_validate(replay, duration_s=duration_s)
-        rules.simulate(mode, replay["seed"], replay["tick_rate"], replay["ticks"], shots)
+        rules.replay_run(replay, mode=mode, duration_s=duration_s)
         wall.append((time.perf_counter() - started) * 1000)
         cpu.append((time.process_time() - started_cpu) * 1000)
     return sorted(wall), sorted(cpu)

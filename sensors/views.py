@@ -23,7 +23,7 @@ from sensors.serializers import (
     SensorSerializer,
     StatBucketSerializer,
 )
-from targets_site import fastjson
+from targets_site import renderers
 from targets_site.errors import InvalidInput
 from targets_site.parsers import PlainJSONParser
 from targets_site.permissions import (
@@ -113,7 +113,7 @@ class SensorViewSet(viewsets.ModelViewSet):
         detail=True,
         methods=["get"],
         pagination_class=None,
-        renderer_classes=fastjson.renderer_classes(),
+        renderer_classes=renderers.renderer_classes(),
     )
     def stats(self, request: Request, code: str | None = None) -> Response:
         """count/min/max/mean per time bucket (pandas resample), oldest first."""

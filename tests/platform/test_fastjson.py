@@ -10,7 +10,8 @@ from decimal import Decimal
 import pytest
 from rest_framework import renderers
 
-from targets_site.fastjson import JSONEncoder, JSONRenderer
+from targets_site.fastjson import JSONEncoder
+from targets_site.renderers import JSONRenderer
 
 SHOTS = [
     {"x": -3.417, "y": 12.0, "hit": True, "ring": 1},
