@@ -6,6 +6,7 @@
     git worktree add --detach /tmp/before <commit>        # then, side by side with that checkout:
     .venv/bin/python bench/games_submit.py --baseline /tmp/before
     .venv/bin/python bench/games_submit.py --profile "moving 60 s max rate"   # cProfile, in process
+    .venv/bin/python bench/games_submit.py --breakdown "moving 60 s max rate" # CPU by part
 
 What is measured is what the goal names: the CPU the server spends on one ``POST /api/v1/scores/``.
 The site runs under gunicorn (``gunicorn.conf.py``, one sync worker, debug off, the production
@@ -32,7 +33,9 @@ the idempotency digest, ``replay_run`` (the replay's checks and the server's re-
 ``human_limits_check`` and the stored shots. The rest of a request (token auth, throttles,
 middleware, the ORM statements, the answer) is about what the bot round costs.
 ``--profile CASE`` runs that case's request through Django's test client in this process under
-cProfile instead.
+cProfile instead; ``--breakdown CASE`` gives its CPU by part (token auth, throttles, each
+statement, the replay, the answer...) and two floors (a ``POST {}`` refused at once,
+``GET /healthz``), the parts wrapped and timed by ``time.thread_time``.
 """
 
 from __future__ import annotations
@@ -418,6 +421,102 @@ def profile(case: Case, player, token: str, count: int) -> None:
     stats.sort_stats("tottime").print_stats(25)
 
 
+# What --breakdown times apart: (module, attribute, label). Each part's own CPU, without the
+# parts it calls; the collector's runs apart too.
+REQUEST_PARTS = [
+    ("rest_framework.authentication", "TokenAuthentication.authenticate", "token auth"),
+    ("rest_framework.views", "APIView.check_throttles", "throttles (Redis with REDIS_URL)"),
+    ("targets_site.parsers", "JSONParser.parse", "JSON parsing"),
+    ("rest_framework.serializers", "BaseSerializer.is_valid", "submit serializer"),
+    ("games.services", "submission_digest", "idempotency digest"),
+    ("games.services.scores", "_existing_submission", "submission id lookup"),
+    ("games.services.scores", "_replay_check", "replay_run"),
+    ("games.human_limits", "human_limits_check", "human limits"),
+    ("games.services.scores", "_claim_round", "round lock + used check"),
+    ("django.db.models", "Model.save", "score insert (ORM)"),
+    ("games.services.scores", "leaderboard_offer", "board rows"),
+    ("django.db.transaction", "Atomic.__enter__", "BEGIN"),
+    ("django.db.transaction", "Atomic.__exit__", "COMMIT"),
+    ("games.services", "score_submit", "rest of the service (stored shots...)"),
+    ("rest_framework.serializers", "Serializer.data", "answer serializer"),
+    ("games.views", "ScoreViewSet.create", "rest of the view"),
+    ("rest_framework.views", "APIView.dispatch", "rest of DRF's dispatch"),
+    ("django.core.handlers.base", "BaseHandler.get_response", "handler, middleware, render"),
+]
+
+
+def breakdown(case: Case, player, token: str, count: int) -> None:
+    """CPU by part of ``count`` submissions of one case, in this process (Django's test client,
+    the collector at the workers' threshold), and of two floors: a ``POST {}`` the serializer
+    refuses, and ``GET /healthz``."""
+    import gc
+    import importlib
+
+    from django.test import Client
+
+    spent: dict[str, float] = {}
+    running_parts: list[list] = []  # [label, started, children's CPU]
+
+    def enter(label: str) -> None:
+        running_parts.append([label, time.thread_time(), 0.0])
+
+    def leave() -> None:
+        label, started, children = running_parts.pop()
+        elapsed = time.thread_time() - started
+        spent[label] = spent.get(label, 0.0) + elapsed - children
+        if running_parts:
+            running_parts[-1][2] += elapsed
+
+    def timed(function, label):
+        def wrapper(*args, **kwargs):
+            enter(label)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                leave()
+
+        return wrapper
+
+    for module_name, attribute, label in REQUEST_PARTS:
+        owner = importlib.import_module(module_name)
+        *path, name = attribute.split(".")
+        for step in path:
+            owner = getattr(owner, step)
+        original = owner.__dict__[name] if path else getattr(owner, name)
+        if isinstance(original, property):
+            setattr(owner, name, property(timed(original.fget, label)))
+        else:
+            setattr(owner, name, timed(original, label))
+    gc.set_threshold(50_000, 20, 20)  # as gunicorn.conf.py sets it in the workers
+    gc.callbacks.append(
+        lambda phase, _: enter("garbage collector") if phase == "start" else leave()
+    )
+
+    client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    bodies = encoded_bodies(case, player, count + 10)
+    for body in bodies[:10]:
+        client.post(PATH, body, content_type="application/json")
+    spent.clear()
+    started = time.thread_time()
+    for body in bodies[10:]:
+        response = client.post(PATH, body, content_type="application/json")
+        assert response.status_code == 201, response.content
+    total = (time.thread_time() - started) * 1000 / count
+    print(f"{case.name}: {total:.2f} ms CPU a request in process; by part (ms a request):")
+    for label, seconds in sorted(spent.items(), key=lambda item: -item[1]):
+        print(f"  {seconds * 1000 / count:6.2f}  {label}")
+    print(f"  {total - sum(spent.values()) * 1000 / count:6.2f}  the test client itself")
+    for label, send in (
+        ("POST {} (a 400)", lambda: client.post(PATH, b"{}", content_type="application/json")),
+        ("GET /healthz", lambda: client.get("/healthz")),
+    ):
+        send()
+        started = time.thread_time()
+        for _ in range(count):
+            send()
+        print(f"floor, {label}: {(time.thread_time() - started) * 1000 / count:.2f} ms CPU")
+
+
 # --- Report ---------------------------------------------------------------------------------
 
 
@@ -467,6 +566,7 @@ def main() -> None:
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file in a temp folder")
     parser.add_argument("--baseline", type=Path, help="another checkout, served side by side")
     parser.add_argument("--profile", metavar="CASE", help="cProfile one case in process instead")
+    parser.add_argument("--breakdown", metavar="CASE", help="CPU by part, in process, instead")
     args = parser.parse_args()
     if not args.sqlite and not (args.database_url or "").startswith("sqlite"):
         require(services=("postgres",))
@@ -479,12 +579,13 @@ def main() -> None:
     player, _ = get_user_model().objects.get_or_create(username=f"bench-{uuid.uuid4().hex[:8]}")
     token = Token.objects.get_or_create(user=player)[0].key
     cases = make_cases()
-    if args.profile:
-        by_name = {case.name: case for case in cases}
-        if args.profile not in by_name:
-            sys.exit(f"--profile: one of {', '.join(repr(name) for name in by_name)}")
-        profile(by_name[args.profile], player, token, args.repeat)
-        return
+    for option, run in ((args.profile, profile), (args.breakdown, breakdown)):
+        if option:
+            by_name = {case.name: case for case in cases}
+            if option not in by_name:
+                sys.exit(f"one of {', '.join(repr(name) for name in by_name)}")
+            run(by_name[option], player, token, args.repeat)
+            return
     servers = [Server("current", ROOT, url)]
     if args.baseline:
         servers.append(Server("baseline", args.baseline.resolve(), url))
