@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -65,10 +66,16 @@ def psql(url: str, sql: str) -> str:
     return done.stdout.strip()
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Wall time, CPU time (user + system, of the process alone: steadier on a shared machine)
+    and stdout of ``command`` run as its own process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=True)
-    return time.perf_counter() - start, done.stdout.strip()
+    seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return seconds, cpu, done.stdout.strip()
 
 
 def load_month(url: str, month) -> int:
@@ -117,14 +124,16 @@ def main() -> None:
     cutoff_sql = datetime.fromtimestamp(cutoff, UTC).isoformat()
 
     prune, delete, startup, rows = [], [], [], 0
+    prune_cpu, startup_cpu = [], []
     for _ in range(args.rounds):
         rows = load_month(url, month)
-        seconds, out = timed(
+        seconds, cpu, out = timed(
             [PYTHON, "manage.py", "prune_readings", "--keep-days", str(keep_days)], env
         )
         assert month.name in out, out
         assert psql(url, "SELECT COUNT(*) FROM sensors_reading") == "0"
         prune.append(seconds)
+        prune_cpu.append(cpu)
 
         assert load_month(url, month) == rows
         start = time.perf_counter()
@@ -133,8 +142,9 @@ def main() -> None:
         assert psql(url, "SELECT COUNT(*) FROM sensors_reading") == "0"
         psql(url, f"DROP TABLE {month.name}")
 
-        seconds, _ = timed([PYTHON, "manage.py", "prune_readings", "--help"], env)
+        seconds, cpu, _ = timed([PYTHON, "manage.py", "prune_readings", "--help"], env)
         startup.append(seconds)
+        startup_cpu.append(cpu)
 
     result = {
         "month": month.name,
@@ -144,6 +154,8 @@ def main() -> None:
         "prune_readings_s": statistics.median(prune),
         "plain_delete_s": statistics.median(delete),
         "startup_s": statistics.median(startup),
+        "prune_readings_cpu_s": statistics.median(prune_cpu),
+        "startup_cpu_s": statistics.median(startup_cpu),
         "delete_over_prune": statistics.median(delete) / statistics.median(prune),
         "load_1min": os.getloadavg()[0],
     }
@@ -151,8 +163,14 @@ def main() -> None:
     out_dir.mkdir(exist_ok=True)
     (out_dir / "prune.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"{rows:,} readings of {month.name}, {args.rounds} round(s), medians (wall, s):")
-    print(f"  manage.py prune_readings --keep-days {keep_days}   {result['prune_readings_s']:.2f}")
-    print(f"    of which process start-up (--help)   {result['startup_s']:.2f}")
+    print(
+        f"  manage.py prune_readings --keep-days {keep_days}   {result['prune_readings_s']:.2f}"
+        f"  (CPU of the process {result['prune_readings_cpu_s']:.2f})"
+    )
+    print(
+        f"    of which process start-up (--help)   {result['startup_s']:.2f}"
+        f"  (CPU {result['startup_cpu_s']:.2f})"
+    )
     print(f"  psql DELETE ... WHERE timestamp < cut-off   {result['plain_delete_s']:.2f}")
     print(f"  DELETE / prune_readings: {result['delete_over_prune']:.1f}x")
     print(f"  load average (1 min) at the end: {result['load_1min']:.1f}")
