@@ -227,7 +227,10 @@ def test_logs_carry_the_real_client_address_not_a_forged_one(site):
     line = wait_until(logged_line, timeout=10, what="the request to be logged")
     assert re.search(r" ip=127\.0\.0\.2 ", line), line
     assert "6.6.6.6" not in line
-    assert "127.0.0.2" in nginx.access_log.read_text()
+    # nginx writes its access log line after the answer has gone out: wait for it too.
+    wait_until(
+        lambda: "127.0.0.2" in nginx.access_log.read_text(), timeout=10, what="nginx's log line"
+    )
 
 
 def test_metrics_are_not_served_through_nginx(site):
