@@ -54,11 +54,17 @@ class DigestWriter(io.RawIOBase):
         return True
 
     def write(self, data: Buffer) -> int:
-        view = memoryview(data)
+        view = memoryview(data).cast("B")
+        # All of it or an error: an unbuffered file may take only part of a block (a full disk, a
+        # file-size limit) and says so only by its count; the next write then raises. (A target
+        # that returns no count took it all.)
+        done = 0
+        while done < view.nbytes:
+            written = self._target.write(view[done:])
+            done = view.nbytes if written is None else done + written
         self._sha256.update(view)
-        self._target.write(view)
-        self.bytes_written += view.nbytes
-        return view.nbytes
+        self.bytes_written += done
+        return done
 
     def flush(self) -> None:
         self._target.flush()
