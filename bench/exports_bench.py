@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from needs import bytecode_compiled, require
+from needs import bytecode_compiled, production_env, require
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,17 +43,7 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 SENSORS = 10
 PER_SENSOR = 100_000
 
-ENV = {
-    **os.environ,
-    "DATABASE_URL": f"{PG}/{DB}",
-    "DJANGO_SECRET_KEY": "bench-only-" + "b" * 50,
-    "DJANGO_DEBUG": "0",
-    "DJANGO_SECURE_SSL_REDIRECT": "0",
-    "DJANGO_SECURE_HSTS_SECONDS": "0",
-    "DJANGO_SECURE_COOKIES": "0",
-    "DJANGO_LOG_LEVEL": "warning",
-    "DJANGO_SETTINGS_MODULE": "targets_site.settings",
-}
+ENV = production_env(f"{PG}/{DB}")
 
 PLAIN_SELECT = (
     "SELECT s.code AS sensor, r.timestamp, r.value FROM sensors_reading r "

@@ -7,6 +7,7 @@ traceback half-way through a run. Python packages come from ``requirements-dev.t
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import sys
@@ -71,3 +72,19 @@ def bytecode_compiled(root: Path) -> None:
 
     skip = re.compile(r"/(\.venv|var|node_modules|\.git)/")
     compileall.compile_dir(root, quiet=1, rx=skip)
+
+
+def production_env(database_url: str) -> dict[str, str]:
+    """The environment a bench runs the project's commands in: this process's, plus production
+    settings on ``database_url`` (plain HTTP, quiet logs)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DJANGO_SECRET_KEY": "bench-only-" + "b" * 50,
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_SECURE_HSTS_SECONDS": "0",
+        "DJANGO_SECURE_COOKIES": "0",
+        "DJANGO_LOG_LEVEL": "warning",
+        "DJANGO_SETTINGS_MODULE": "targets_site.settings",
+    }

@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-from needs import bytecode_compiled, require  # noqa: E402 - after the path fix
+from needs import bytecode_compiled, production_env, require  # noqa: E402 - after the path fix
 
 from sensors.partitions import month_of  # noqa: E402 - after the path fix
 
@@ -43,17 +43,7 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 
 
 def environment(database: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DATABASE_URL": f"{PG}/{database}",
-        "DJANGO_SECRET_KEY": "bench-only-" + "b" * 50,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_SECURE_HSTS_SECONDS": "0",
-        "DJANGO_SECURE_COOKIES": "0",
-        "DJANGO_LOG_LEVEL": "warning",
-        "DJANGO_SETTINGS_MODULE": "targets_site.settings",
-    }
+    return production_env(f"{PG}/{database}")
 
 
 def psql(url: str, sql: str) -> str:
