@@ -1,4 +1,4 @@
-"""Non-trivial reads: time ranges, breach points, pandas statistics and plot data."""
+"""Non-trivial reads: time ranges, breach points, statistics and plot data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from django.db import connection
 from django.db.models import Case, CharField, QuerySet, Subquery, Value, When
 
@@ -21,8 +20,6 @@ from targets_site.errors import InvalidInput
 from targets_site.pgarrays import float_columns
 
 MAX_STAT_BUCKETS = 10_000
-# How partial aggregates per bucket combine.
-_MERGE = {"count": "sum", "sum": "sum", "min": "min", "max": "max"}
 # Rollup rows read for one stats or plot request at most (beyond it a coarser level is used).
 MAX_ROLLUP_ROWS = 50_000
 _FETCH_CHUNK = 100_000
@@ -422,19 +419,66 @@ def plot_series_for(
     return series, first, last
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True)
 class StatBucket:
-    """Not frozen: a frozen dataclass sets each field through object.__setattr__, and a year of
-    hourly buckets makes 8,760 of them."""
+    """One bucket of ``StatTable``; min, max and mean are None when it holds no reading."""
 
     start: datetime
     count: int
     min: float | None
     max: float | None
     mean: float | None
-    # ``start`` as the API writes it (ISO 8601 in UTC, "Z"; starts are whole seconds), made for
-    # every bucket at once by numpy: per bucket, isoformat() cost ~4 us, 11 ms for 2,778.
-    start_text: str
+    start_text: str  # ``start`` as the API writes it: ISO 8601 in UTC with "Z"
+
+
+@dataclass(frozen=True)
+class StatTable:
+    """Buckets as columns, oldest first: ``start`` in whole seconds since the epoch.
+
+    Columns, not a ``StatBucket`` per bucket: over a year of hourly buckets (8,760) an object
+    per bucket and DRF's serializer walk cost more than reading the rollups.
+    """
+
+    start: npt.NDArray[np.int64]
+    count: npt.NDArray[np.int64]
+    sum: npt.NDArray[np.float64]
+    min: npt.NDArray[np.float64]
+    max: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.start.size)
+
+    def __iter__(self) -> Iterator[StatBucket]:
+        for seconds, entry in zip(self.start.tolist(), self.as_json(), strict=True):
+            yield StatBucket(
+                start=_EPOCH + timedelta(seconds=seconds),
+                count=entry["count"],
+                min=entry["min"],
+                max=entry["max"],
+                mean=entry["mean"],
+                start_text=entry["start"],
+            )
+
+    def as_json(self) -> list[dict[str, Any]]:
+        """The API's rows (``StatBucketSerializer``'s fields), made from whole columns."""
+        texts = np.datetime_as_string(self.start.astype("datetime64[s]"), unit="s").tolist()
+        return [
+            {
+                "start": text + "Z",
+                "count": count,
+                "min": low if count else None,
+                "max": high if count else None,
+                "mean": total / count if count else None,
+            }
+            for text, count, total, low, high in zip(
+                texts,
+                self.count.tolist(),
+                self.sum.tolist(),
+                self.min.tolist(),
+                self.max.tolist(),
+                strict=True,
+            )
+        ]
 
 
 def _check_bucket_calendar(first: datetime, bucket: timedelta) -> None:
@@ -453,11 +497,13 @@ def _check_bucket_calendar(first: datetime, bucket: timedelta) -> None:
 
 def stats_for(
     *, sensor: Sensor, start: datetime | None, end: datetime | None, bucket: timedelta
-) -> list[StatBucket]:
-    """count/min/max/mean per ``bucket`` with pandas resample; empty buckets have count 0."""
+) -> StatTable:
+    """count/min/max/mean per ``bucket`` (aligned on the epoch), from the sensor's first bucket
+    with data to its last; empty buckets between have count 0."""
+    seconds = int(bucket.total_seconds())
     bounds = _data_bounds(sensor, start, end)
     if bounds is None:
-        return []
+        return _bucketed([], first=0, last=0, seconds=seconds)
     first, last = bounds
     buckets = (last - first) / bucket
     if buckets > MAX_STAT_BUCKETS:
@@ -468,14 +514,14 @@ def stats_for(
             details={"bucket": ["Too small for this range."]},
         )
     _check_bucket_calendar(first, bucket)
-    # Aggregate chunk by chunk so memory stays flat: partial count/sum/min/max per bucket merge.
-    # Rollup rows are such partials already: read them where the bucket is a whole number of them.
+    # Partial count/sum/min/max per bucket, merged chunk by chunk so memory stays flat. Rollup
+    # rows are such partials already: read them where the bucket is a whole number of them.
     level = level_for(
-        bucket_seconds=bucket.total_seconds(),
+        bucket_seconds=seconds,
         span_seconds=(last - first).total_seconds(),
         max_rows=MAX_ROLLUP_ROWS,
     )
-    chunks: Iterable[tuple[np.ndarray, ...]]
+    chunks: Iterable[tuple[npt.NDArray[np.float64], ...]]
     if level is None:
         chunks = ((t, np.ones(t.size), v, v, v) for t, v in _fetch_chunks(sensor, first, last))
     else:
@@ -485,42 +531,46 @@ def stats_for(
         read_from = first if start is not None else _floor(first, level)
         read_to = last if end is not None else _floor(last, level) + step - _TICK
         p = _partials(sensor, read_from, read_to, level)
-        chunks = [(p.t, p.count, p.sum, p.min, p.max)] if p.t.size else []
-    frames = []
-    for t, counts, total, low, high in chunks:
-        index = pd.to_datetime(t, unit="s", utc=True)
-        frame = (
-            pd.DataFrame({"count": counts, "sum": total, "min": low, "max": high}, index=index)
-            .resample(bucket, origin="epoch")
-            .agg(_MERGE)
-        )
-        frames.append(frame)
-    if not frames:
-        return []
-    merged = frames[0]
-    if len(frames) > 1:  # raw chunks: buckets cut by a chunk's edge are merged
-        merged = pd.concat(frames).groupby(level=0).agg(_MERGE)
-        merged = merged.resample(bucket, origin="epoch").agg(_MERGE)
-    # Whole columns at once: a year of hourly buckets is 8,760 rows, and iterrows() built a
-    # Series per row (~0.4 ms each).
-    counts = merged["count"].to_numpy(dtype=np.int64).tolist()
-    texts = np.datetime_as_string(merged.index.to_numpy(dtype="datetime64[s]"), unit="s")
-    return [
-        StatBucket(
-            start=moment,
-            count=count,
-            min=low if count else None,
-            max=high if count else None,
-            mean=total / count if count else None,
-            start_text=text + "Z",
-        )
-        for moment, text, count, total, low, high in zip(
-            merged.index.to_pydatetime(),
-            texts.tolist(),
-            counts,
-            merged["sum"].to_numpy(dtype=np.float64).tolist(),
-            merged["min"].to_numpy(dtype=np.float64).tolist(),
-            merged["max"].to_numpy(dtype=np.float64).tolist(),
-            strict=True,
-        )
-    ]
+        chunks = [(p.t, p.count, p.sum, p.min, p.max)]
+    return _bucketed(
+        chunks,
+        first=_floor(first, seconds).timestamp(),
+        last=_floor(last, seconds).timestamp(),
+        seconds=seconds,
+    )
+
+
+def _bucketed(
+    chunks: Iterable[tuple[npt.NDArray[np.float64], ...]],
+    *,
+    first: float,
+    last: float,
+    seconds: int,
+) -> StatTable:
+    """Partials (t, count, sum, min, max), each chunk in time order, merged into the buckets of
+    ``seconds`` from the one starting at ``first`` to the one at ``last``; then trimmed to the
+    buckets from the first holding data to the last."""
+    origin = int(first) // seconds
+    size = int(last) // seconds - origin + 1
+    count = np.zeros(size, dtype=np.int64)
+    total = np.zeros(size)
+    low = np.full(size, np.inf)
+    high = np.full(size, -np.inf)
+    for t, counts, sums, lows, highs in chunks:
+        if not t.size:
+            continue
+        index = np.floor_divide(t, seconds).astype(np.int64) - origin
+        # In time order, each bucket's partials are one run: reduce the runs, then merge them.
+        runs = np.flatnonzero(np.diff(index)) + 1
+        runs = np.concatenate(([0], runs))
+        at = index[runs]
+        count[at] += np.add.reduceat(counts, runs).astype(np.int64)
+        total[at] += np.add.reduceat(sums, runs)
+        low[at] = np.minimum(low[at], np.minimum.reduceat(lows, runs))
+        high[at] = np.maximum(high[at], np.maximum.reduceat(highs, runs))
+    filled = np.flatnonzero(count)
+    keep = slice(filled[0], filled[-1] + 1) if filled.size else slice(0, 0)
+    starts = (np.arange(size, dtype=np.int64) + origin) * seconds
+    return StatTable(
+        start=starts[keep], count=count[keep], sum=total[keep], min=low[keep], max=high[keep]
+    )
