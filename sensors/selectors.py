@@ -317,6 +317,38 @@ def _data_bounds(
     return first, last
 
 
+def _stat_bounds(
+    sensor: Sensor, start: datetime | None, end: datetime | None
+) -> tuple[datetime, datetime] | None:
+    """``[start, end]``, an open side bounded to the minute by the sensor's minute rollups and
+    its readings not rolled up yet (its ReadingMarks): every reading is in one or the other.
+    Close enough for buckets, which are trimmed to the data, and it spares the partitioned
+    readings table: planning its look-ups over 17 partitions took 1.7 ms of a 10 ms request."""
+    if start is not None and end is not None:
+        return start, end
+    rolled = ReadingRollup.objects.filter(sensor=sensor, level=LEVELS[0])
+    marks = ReadingMark.objects.filter(sensor=sensor)
+    found = (
+        Sensor.objects.filter(pk=sensor.pk)
+        .annotate(
+            oldest=_earliest(rolled, "bucket_start"),
+            newest=_earliest(rolled, "-bucket_start"),
+            first_mark=_earliest(marks, "min_timestamp"),
+            last_mark=_earliest(marks, "-max_timestamp"),
+        )
+        .values("oldest", "newest", "first_mark", "last_mark")
+        .get()
+    )
+    newest = found["newest"] and found["newest"] + timedelta(seconds=LEVELS[0]) - _TICK
+    lows = [moment for moment in (found["oldest"], found["first_mark"]) if moment is not None]
+    highs = [moment for moment in (newest, found["last_mark"]) if moment is not None]
+    if not lows:
+        return None
+    first = max(start, min(lows)) if start is not None else min(lows)
+    last = min(end, max(highs)) if end is not None else max(highs)
+    return (first, last) if first <= last else None
+
+
 def _earliest(queryset: QuerySet[Any], order: str) -> Subquery:
     """The first value of ``order``'s field in ``queryset``'s rows, as a scalar subquery."""
     return Subquery(queryset.order_by(order).values(order.lstrip("-"))[:1])
@@ -460,25 +492,28 @@ class StatTable:
             )
 
     def as_json(self) -> list[dict[str, Any]]:
-        """The API's rows (``StatBucketSerializer``'s fields), made from whole columns."""
-        texts = np.datetime_as_string(self.start.astype("datetime64[s]"), unit="s").tolist()
-        return [
-            {
-                "start": text + "Z",
-                "count": count,
-                "min": low if count else None,
-                "max": high if count else None,
-                "mean": total / count if count else None,
-            }
-            for text, count, total, low, high in zip(
+        """The API's rows (``StatBucketSerializer``'s fields), made from whole columns: no
+        per-bucket branch, the empty buckets' None patched in after (2,778 rows: 1.9 -> 1.1 ms)."""
+        texts = np.char.add(
+            np.datetime_as_string(self.start.astype("datetime64[s]"), unit="s"), "Z"
+        ).tolist()
+        empty = self.count == 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = self.sum / self.count
+        rows = [
+            {"start": text, "count": count, "min": low, "max": high, "mean": average}
+            for text, count, low, high, average in zip(
                 texts,
                 self.count.tolist(),
-                self.sum.tolist(),
                 self.min.tolist(),
                 self.max.tolist(),
+                mean.tolist(),
                 strict=True,
             )
         ]
+        for index in np.flatnonzero(empty).tolist():
+            rows[index].update(min=None, max=None, mean=None)
+        return rows
 
 
 def _check_bucket_calendar(first: datetime, bucket: timedelta) -> None:
@@ -501,7 +536,7 @@ def stats_for(
     """count/min/max/mean per ``bucket`` (aligned on the epoch), from the sensor's first bucket
     with data to its last; empty buckets between have count 0."""
     seconds = int(bucket.total_seconds())
-    bounds = _data_bounds(sensor, start, end)
+    bounds = _stat_bounds(sensor, start, end)
     if bounds is None:
         return _bucketed([], first=0, last=0, seconds=seconds)
     first, last = bounds

@@ -66,19 +66,38 @@ def test_a_late_reading_updates_its_rollup():
 
 
 @pytest.mark.django_db
-def test_stats_from_rollups_equal_stats_from_raw_readings_with_unrolled_hours_mixed_in():
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (T0 + timedelta(seconds=17), T0 + timedelta(hours=7, minutes=20, seconds=3)),
+        # Open sides are bounded by the rollups and the readings not rolled up yet.
+        (None, None),
+        (T0 + timedelta(minutes=30, seconds=1), None),
+        (None, T0 + timedelta(hours=3, seconds=59)),
+    ],
+)
+@pytest.mark.parametrize("bucket", [timedelta(hours=1), timedelta(seconds=45)])
+def test_stats_from_rollups_equal_stats_from_raw_readings_with_unrolled_hours_mixed_in(
+    start, end, bucket
+):
     sensor = SensorFactory(code="R", high_threshold=None)
     rng = np.random.default_rng(7)
     _store_seconds(sensor, T0, rng.normal(20, 5, 6 * 3600).round(3))
     alerts_evaluate()
-    # Not yet rolled up: a later hour and a late reading inside a rolled-up one.
+    # Not yet rolled up: a later hour, a late reading inside a rolled-up one, and one before
+    # everything rolled up (an open start must reach it).
     _store_seconds(sensor, T0 + timedelta(hours=7), rng.normal(20, 5, 1800).round(3))
     readings_store(rows=[(sensor.id, T0 + timedelta(hours=2, seconds=0.5), 99.0)])
-    start, end = T0 + timedelta(seconds=17), T0 + timedelta(hours=7, minutes=20, seconds=3)
-    bucket = timedelta(hours=1)
+    readings_store(rows=[(sensor.id, T0 - timedelta(minutes=3, seconds=0.25), -40.0)])
+    if bucket < timedelta(hours=1) and start is None and end is None:
+        end = T0 + timedelta(hours=2, minutes=30)  # 45 s buckets: fewer than the limit
     rolled = _stats(sensor, start, end, bucket)
     # The simple path: every raw reading in the range, resampled by pandas.
-    rows = Reading.objects.filter(sensor=sensor, timestamp__gte=start, timestamp__lte=end)
+    rows = Reading.objects.filter(sensor=sensor)
+    if start is not None:
+        rows = rows.filter(timestamp__gte=start)
+    if end is not None:
+        rows = rows.filter(timestamp__lte=end)
     frame = pd.DataFrame(list(rows.values_list("timestamp", "value")), columns=["t", "v"])
     grouped = frame.set_index("t")["v"].resample(bucket, origin="epoch")
     expected = [
@@ -96,6 +115,7 @@ def test_stats_from_rollups_equal_stats_from_raw_readings_with_unrolled_hours_mi
     ]
     assert rolled == expected
     assert any(row[3] == 99.0 for row in rolled)
+    assert any(row[2] == -40.0 for row in rolled) == (start is None)
 
 
 @pytest.mark.django_db
