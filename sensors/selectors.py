@@ -292,17 +292,12 @@ def _data_bounds(
     rolled = ReadingRollup.objects.filter(sensor=sensor, level=LEVELS[0])
     if end is not None:
         rolled = rolled.filter(bucket_start__lte=end)
-    # One query: four index look-ups as scalar subqueries of the sensor's row.
-    found = (
-        Sensor.objects.filter(pk=sensor.pk)
-        .annotate(
-            first=_earliest(readings, "timestamp"),
-            last=_earliest(readings, "-timestamp"),
-            oldest=_earliest(rolled, "bucket_start"),
-            newest=_earliest(rolled, "-bucket_start"),
-        )
-        .values("first", "last", "oldest", "newest")
-        .get()
+    found = _earliest_of(
+        sensor,
+        first=(readings, "timestamp"),
+        last=(readings, "-timestamp"),
+        oldest=(rolled, "bucket_start"),
+        newest=(rolled, "-bucket_start"),
     )
     first, last = start or found["first"], end or found["last"]
     oldest = found["oldest"]
@@ -328,16 +323,12 @@ def _stat_bounds(
         return start, end
     rolled = ReadingRollup.objects.filter(sensor=sensor, level=LEVELS[0])
     marks = ReadingMark.objects.filter(sensor=sensor)
-    found = (
-        Sensor.objects.filter(pk=sensor.pk)
-        .annotate(
-            oldest=_earliest(rolled, "bucket_start"),
-            newest=_earliest(rolled, "-bucket_start"),
-            first_mark=_earliest(marks, "min_timestamp"),
-            last_mark=_earliest(marks, "-max_timestamp"),
-        )
-        .values("oldest", "newest", "first_mark", "last_mark")
-        .get()
+    found = _earliest_of(
+        sensor,
+        oldest=(rolled, "bucket_start"),
+        newest=(rolled, "-bucket_start"),
+        first_mark=(marks, "min_timestamp"),
+        last_mark=(marks, "-max_timestamp"),
     )
     newest = found["newest"] and found["newest"] + timedelta(seconds=LEVELS[0]) - _TICK
     lows = [moment for moment in (found["oldest"], found["first_mark"]) if moment is not None]
@@ -349,9 +340,17 @@ def _stat_bounds(
     return (first, last) if first <= last else None
 
 
-def _earliest(queryset: QuerySet[Any], order: str) -> Subquery:
-    """The first value of ``order``'s field in ``queryset``'s rows, as a scalar subquery."""
-    return Subquery(queryset.order_by(order).values(order.lstrip("-"))[:1])
+def _earliest_of(sensor: Sensor, **orders: tuple[QuerySet[Any], str]) -> dict[str, Any]:
+    """For each name, the first value of the ordering's field in the queryset's rows: one query,
+    the look-ups as scalar subqueries of the sensor's row."""
+    subqueries = {
+        name: Subquery(queryset.order_by(order).values(order.lstrip("-"))[:1])
+        for name, (queryset, order) in orders.items()
+    }
+    found: dict[str, Any] = (
+        Sensor.objects.filter(pk=sensor.pk).annotate(**subqueries).values(*orders).get()
+    )
+    return found
 
 
 def _oldest_reading(sensor: Sensor) -> datetime | None:
