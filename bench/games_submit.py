@@ -29,7 +29,7 @@ server goes first alternates too), and prints the ratio current / baseline.
 
 To explain the figure, the parts that grow with the shots are then timed apart in this process
 (``time.process_time``, current code only): the JSON parser on the body, the submit serializer,
-the idempotency digest, ``replay_run`` (the replay's checks and the server's re-run),
+the idempotency digest, ``replay_rerun`` (the replay's checks and the server's re-run),
 ``human_limits_check`` and the stored shots. The rest of a request (token auth, throttles,
 middleware, the ORM statements, the answer) is about what the bot round costs.
 ``--profile CASE`` runs that case's request through Django's test client in this process under
@@ -372,30 +372,30 @@ def cpu_ms(function: Callable[[], object], repeat: int = 30) -> float:
 
 def part_times(case: Case) -> dict[str, float]:
     """The submission's parts timed apart, in this process (current code)."""
-    from games import human_limits, rules, services
+    from games import human_limits, services
+    from games.replay_columns import replay_rerun
     from games.serializers import ScoreSubmitSerializer
+    from games.services.scores import MAX_STORED_SHOTS
     from targets_site.parsers import JSONParser
 
     body = json.dumps(case.body).encode()
     data = JSONParser().parse(io.BytesIO(body))
     replay = data["replay"]
-    result = rules.replay_run(replay, mode=case.mode, duration_s=DURATION_S)
+    replayed = replay_rerun(replay, mode=case.mode, duration_s=DURATION_S)
     return {
         "parse": cpu_ms(lambda: JSONParser().parse(io.BytesIO(body))),
         "serializer": cpu_ms(lambda: ScoreSubmitSerializer(data=data).is_valid()),
         "digest": cpu_ms(lambda: services.submission_digest(data)),
-        "replay_run": cpu_ms(
-            lambda: rules.replay_run(replay, mode=case.mode, duration_s=DURATION_S)
-        ),
+        "replay rerun": cpu_ms(lambda: replay_rerun(replay, mode=case.mode, duration_s=DURATION_S)),
         "human_limits": cpu_ms(
             lambda: human_limits.human_limits_check(
                 mode=case.mode,
                 seed=replay["seed"],
                 tick_rate=replay["tick_rate"],
-                shots=result.shots,
+                shots=replayed,
             )
         ),
-        "stored shots": cpu_ms(lambda: [shot.as_detail() for shot in result.shots]),
+        "stored shots": cpu_ms(lambda: replayed.details(MAX_STORED_SHOTS)),
     }
 
 
@@ -430,7 +430,7 @@ REQUEST_PARTS = [
     ("rest_framework.serializers", "BaseSerializer.is_valid", "submit serializer"),
     ("games.services", "submission_digest", "idempotency digest"),
     ("games.services.scores", "_existing_submission", "submission id lookup"),
-    ("games.services.scores", "_replay_check", "replay_run"),
+    ("games.services.scores", "_replay_check", "replay rerun"),
     ("games.human_limits", "human_limits_check", "human limits"),
     ("games.services.scores", "_claim_round", "round lock + used check"),
     ("django.db.models", "Model.save", "score insert (ORM)"),

@@ -1,11 +1,12 @@
 """Human limits: could a person have fired this round's shots? A replay in, findings out.
 
-Framework-free on purpose (pure Python, no Django, no pygame): the score service feeds it the
-server's own re-run of a replay and stores what it returns; the bench and the docs run it on the
-bot and on computed perfect rounds. The numbers and where they come from are in docs/games.md
-("Human limits"). A replay that matches its claim but breaks a rule here is not rejected: it is
-stored for a person to review (``review_status = "review"``), because a model of people is a
-model, and a rare player may beat it.
+Framework-free on purpose (no Django, no pygame; numpy columns, as the server's re-run gives
+them): the score service feeds it the server's own re-run of a replay and stores what it
+returns; the bench and the docs run it on the bot and on computed perfect rounds. The numbers
+and where they come from are in docs/games.md ("Human limits"). A replay that matches its claim
+but breaks a rule here is not rejected: it is stored for a person to review
+(``review_status = "review"``), because a model of people is a model, and a rare player may
+beat it.
 
 The rules, one for one with ``human_limits_check``:
 
@@ -35,12 +36,14 @@ Each finding carries a code and a sentence with the round's figures, for the rev
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from games import rules
+from games.replay_columns import BoolArray, FloatArray, IntArray, ReplayedShots
 
 MIN_SHOT_GAP_S = 0.100
 SHORT_GAPS_ALLOWED = 2
@@ -108,9 +111,9 @@ def binomial_tail(successes: int, trials: int, p: float) -> float:
     return min(total, 1.0)
 
 
-def _check_gaps(ticks: Sequence[int], tick_rate: int) -> Finding | None:
+def _check_gaps(ticks: IntArray, tick_rate: int) -> Finding | None:
     min_gap = MIN_SHOT_GAP_S * tick_rate
-    short = sum(1 for a, b in itertools.pairwise(ticks) if b - a < min_gap)
+    short = int(np.count_nonzero(np.diff(ticks) < min_gap))
     allowed = SHORT_GAPS_ALLOWED + len(ticks) // SHORT_GAPS_PER_SHOTS
     if short <= allowed:
         return None
@@ -121,21 +124,41 @@ def _check_gaps(ticks: Sequence[int], tick_rate: int) -> Finding | None:
     )
 
 
+def _turned(motion: rules.Motion, ticks: IntArray, lag: int) -> BoolArray:
+    """For each tick: did the target turn at a wall in the ``lag`` ticks before it, i.e.
+    ``motion.directions(tick) != motion.directions(max(tick - lag, 0))``? A direction is the
+    parity of the walls an axis's straight line has crossed (exact integers, whole round at once).
+    """
+    before = np.where(ticks > lag, ticks - lag, 0)
+    turned = np.zeros(len(ticks), dtype=np.bool_)
+    for start, velocity, lo, hi in (
+        (motion.x0, motion.vx, motion.lo_x, motion.hi_x),
+        (motion.y0, motion.vy, motion.lo_y, motion.hi_y),
+    ):
+        span = hi - lo
+        if span > 0:
+            base = start - lo
+            crossed = (base + velocity * ticks) // span - (base + velocity * before) // span
+            turned |= (crossed & 1) == 1
+    return turned
+
+
 def _check_bounce_reaction(
-    shots: Sequence[rules.ShotResult], motion: rules.Motion, tick_rate: int
+    shots: ReplayedShots, motion: rules.Motion, tick_rate: int
 ) -> Finding | None:
     lag = round(REACTION_S * tick_rate)
     min_turn = MIN_TURN_PX * rules.SCALE
     after_bounce = followed = 0
     # A bounce within the lag flips an axis's direction (the lag is far shorter than a
     # crossing, so never twice): without one, the straight line is the real position. Most
-    # shots are far from a bounce; ``turned`` tells them apart for the whole round at once.
-    turned = motion.turned([shot.tick for shot in shots], lag)
-    for shot in itertools.compress(shots, turned):
-        aim_x, aim_y = shot.x * rules.SCALE, shot.y * rules.SCALE
+    # shots are far from a bounce; ``_turned`` tells them apart for the whole round at once.
+    near = np.flatnonzero(_turned(motion, shots.tick, lag))
+    columns = (shots.tick, shots.x, shots.y, shots.dx, shots.dy)
+    for tick, x, y, dx, dy in zip(*(column[near].tolist() for column in columns), strict=True):
+        aim_x, aim_y = x * rules.SCALE, y * rules.SCALE
         # The re-run's offset gives the real centre without computing it again.
-        real_x, real_y = aim_x - round(shot.dx * rules.SCALE), aim_y - round(shot.dy * rules.SCALE)
-        guess_x, guess_y = motion.straight_line(shot.tick, lag)
+        real_x, real_y = aim_x - round(dx * rules.SCALE), aim_y - round(dy * rules.SCALE)
+        guess_x, guess_y = motion.straight_line(tick, lag)
         if math.hypot(real_x - guess_x, real_y - guess_y) < min_turn:
             continue  # too close to tell apart
         after_bounce += 1
@@ -155,10 +178,10 @@ def _check_bounce_reaction(
     )
 
 
-def _check_aim(distances: Sequence[float], speed: float) -> Finding | None:
+def _check_aim(distances: FloatArray, speed: float) -> Finding | None:
     sigma = aim_sigma(speed)
     radius = DEAD_ON * sigma
-    dead_on = sum(1 for distance in distances if distance < radius)
+    dead_on = int(np.count_nonzero(distances < radius))
     p0 = 1 - math.exp(-(DEAD_ON**2) / 2)
     chance = binomial_tail(dead_on, len(distances), p0)
     if chance >= ALPHA:
@@ -171,10 +194,10 @@ def _check_aim(distances: Sequence[float], speed: float) -> Finding | None:
     )
 
 
-def _check_centre_ring(distances: Sequence[float]) -> Finding | None:
+def _check_centre_ring(distances: FloatArray) -> Finding | None:
     if len(distances) < CENTRE_MIN_SHOTS:
         return None
-    centre = sum(1 for distance in distances if distance <= CENTRE_RADIUS_PX)
+    centre = int(np.count_nonzero(distances <= CENTRE_RADIUS_PX))
     if centre <= CENTRE_CEILING * len(distances):
         return None
     return Finding(
@@ -185,17 +208,25 @@ def _check_centre_ring(distances: Sequence[float]) -> Finding | None:
 
 
 def human_limits_check(
-    *, mode: str, seed: int, tick_rate: int, shots: Sequence[rules.ShotResult]
+    *,
+    mode: str,
+    seed: int,
+    tick_rate: int,
+    shots: ReplayedShots | Sequence[rules.ShotResult],
 ) -> list[Finding]:
     """Every human limit the round's shots break (empty: a person could have played it).
 
-    ``shots`` are the server's re-run of the replay (``rules.simulate(...).shots``), in order.
+    ``shots`` are the server's re-run of the replay, in order: ``replay_columns.replay_rerun``'s
+    columns, or ``rules.simulate(...).shots``.
     """
+    if not isinstance(shots, ReplayedShots):
+        shots = ReplayedShots.from_shots(shots)
     motion = rules.target_motion(mode, seed, tick_rate)
-    # Each shot's distance from the target's centre, pixels: two rules read it.
-    distances = [math.hypot(shot.dx, shot.dy) for shot in shots]
+    # Each shot's distance from the target's centre, pixels: two rules read it. math.hypot, not
+    # numpy's: the rules compare it with a radius, so it is the very float the model documents.
+    distances = np.array(list(map(math.hypot, shots.dx.tolist(), shots.dy.tolist())))
     checks = (
-        _check_gaps([shot.tick for shot in shots], tick_rate),
+        _check_gaps(shots.tick, tick_rate),
         _check_bounce_reaction(shots, motion, tick_rate),
         _check_aim(distances, target_speed(motion, tick_rate)),
         _check_centre_ring(distances),

@@ -115,15 +115,6 @@ class Motion:
             _direction(self.y0 + self.vy * tick, self.lo_y, self.hi_y),
         )
 
-    def turned(self, ticks: Iterable[int], lag: int) -> list[bool]:
-        """For each tick: whether the target turned at a wall in the ``lag`` ticks before it, i.e.
-        ``directions(tick) != directions(max(tick - lag, 0))``, for a whole round's ticks at once.
-        """
-        ticks = list(ticks)
-        turned_x = _parity_changed(self.x0, self.vx, self.lo_x, self.hi_x, ticks, lag)
-        turned_y = _parity_changed(self.y0, self.vy, self.lo_y, self.hi_y, ticks, lag)
-        return [(x | y) == 1 for x, y in zip(turned_x, turned_y, strict=True)]
-
     def straight_line(self, tick: int, lag: int) -> tuple[int, int]:
         """Where the target seen ``lag`` ticks before ``tick`` would be at ``tick`` had it not
         turned at a wall since: what a person who reacts ``lag`` ticks late aims at (units)."""
@@ -152,24 +143,6 @@ def _fold_all(start: int, velocity: int, lo: int, hi: int, ticks: Sequence[int])
     period, base = 2 * span, start - lo
     offsets = [(base + velocity * tick) % period for tick in ticks]
     return [lo + (offset if offset <= span else period - offset) for offset in offsets]
-
-
-def _parity_changed(
-    start: int, velocity: int, lo: int, hi: int, ticks: Sequence[int], lag: int
-) -> list[int]:
-    """1 for each tick whose ``_direction`` differs from ``lag`` ticks before (or tick 0), else 0.
-
-    A direction is the parity of the walls the straight line has crossed: ``unfolded // span``.
-    """
-    span = hi - lo
-    if span <= 0:
-        return [0] * len(ticks)
-    base = start - lo
-    then = [tick - lag if tick > lag else 0 for tick in ticks]
-    return [
-        ((base + velocity * now) // span - (base + velocity * before) // span) & 1
-        for now, before in zip(ticks, then, strict=True)
-    ]
 
 
 def _direction(unfolded: int, lo: int, hi: int) -> int:
@@ -379,7 +352,7 @@ def replay_validate(replay: object, *, duration_s: float) -> list[Shot]:
 
     Every rule has its own code so a client can tell what it got wrong.
     """
-    _, tick_rate, ticks, shots = _replay_header(replay, duration_s=duration_s)
+    _, tick_rate, ticks, shots = replay_header(replay, duration_s=duration_s)
     if _allowed_columns(shots, ticks, tick_rate, entry_type=list) is not None:
         # Shot._make without its Python frame per shot (each entry is known to hold three).
         return list(map(tuple.__new__, repeat(Shot), shots))
@@ -389,14 +362,14 @@ def replay_validate(replay: object, *, duration_s: float) -> list[Shot]:
 def replay_run(replay: object, *, mode: str, duration_s: float) -> RoundResult:
     """The server's check of a replay: ``simulate(mode, ..., replay_validate(replay, ...))``,
     the same result and the same errors, with the shots checked once instead of twice."""
-    seed, tick_rate, ticks, shots = _replay_header(replay, duration_s=duration_s)
+    seed, tick_rate, ticks, shots = replay_header(replay, duration_s=duration_s)
     columns = _allowed_columns(shots, ticks, tick_rate, entry_type=list)
     if columns is None:
         shots = _shots_checked_one_by_one(shots, ticks, tick_rate)
     return _simulate_given(mode, seed, tick_rate, ticks, shots, columns)
 
 
-def _replay_header(replay: object, *, duration_s: float) -> tuple[int, int, int, list[Any]]:
+def replay_header(replay: object, *, duration_s: float) -> tuple[int, int, int, list[Any]]:
     """``(seed, tick_rate, ticks, shots)`` of a replay whose fields are right; the shots unread."""
     if not isinstance(replay, dict):
         raise ReplayError("replay_malformed", "replay must be an object.")

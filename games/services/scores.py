@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from games import human_limits, rules
 from games.models import Mode, ReviewStatus, Round, Score, UnverifiedReason
+from games.replay_columns import ReplayedShots, replay_rerun
 from games.services.leaderboards import leaderboard_offer, leaderboard_rebuild_player
 from targets_site import metrics
 from targets_site.errors import InvalidInput, Unprocessable
@@ -94,13 +95,13 @@ def _check_shots(*, mode: str, shots: list[dict[str, Any]], hits: int, misses: i
             raise inconsistent(f"shots[{index}]: a hit on the square is ring 1.")
 
 
-def _replay_check(*, data: dict[str, Any]) -> rules.RoundResult | None:
+def _replay_check(*, data: dict[str, Any]) -> ReplayedShots | None:
     """Re-run the round from its replay with the game's own rules (None without a replay)."""
     replay = data.get("replay")
     if replay is None:
         return None
     try:
-        return rules.replay_run(replay, mode=data["mode"], duration_s=data["duration_s"])
+        return replay_rerun(replay, mode=data["mode"], duration_s=data["duration_s"])
     except rules.ReplayError as exc:
         raise InvalidInput.for_field("replay", exc.message, code=exc.code) from None
 
@@ -186,7 +187,7 @@ def _claim_round(
 
 
 def _verdict(
-    *, data: dict[str, Any], replayed: rules.RoundResult | None, round_reason: str
+    *, data: dict[str, Any], replayed: ReplayedShots | None, round_reason: str
 ) -> tuple[str, list[human_limits.Finding]]:
     """(unverified reason or "", human-limit findings) for a score and its re-run."""
     if replayed is None:
@@ -200,7 +201,7 @@ def _verdict(
         return round_reason or UnverifiedReason.REPLAY_MISMATCH, []
     replay = data["replay"]
     findings = human_limits.human_limits_check(
-        mode=data["mode"], seed=replay["seed"], tick_rate=replay["tick_rate"], shots=replayed.shots
+        mode=data["mode"], seed=replay["seed"], tick_rate=replay["tick_rate"], shots=replayed
     )
     if round_reason:
         return round_reason, findings
@@ -230,7 +231,7 @@ def score_submit(*, player: User, data: dict[str, Any], digest: str) -> tuple[Sc
     shots = data.get("shots")
     if replayed is not None:
         # What the server saw, never the client's picture of it.
-        shots = [shot.as_detail() for shot in replayed.shots[:MAX_STORED_SHOTS]]
+        shots = replayed.details(MAX_STORED_SHOTS)
     score = Score(
         player=player,
         mode=data["mode"],

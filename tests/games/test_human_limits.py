@@ -57,6 +57,12 @@ def test_fifteen_a_second_breaks_the_shot_gap_rule_even_when_aim_is_human():
     assert found == {"shot_gap"}
 
 
+def test_ten_shots_a_second_is_the_fastest_rate_that_is_not_a_short_gap():
+    every = round(human_limits.MIN_SHOT_GAP_S * rules.TICK_RATE)  # 12 ticks: 100 ms
+    assert "shot_gap" not in check("moving", 3, scripted("moving", 3, 10, every))
+    assert "shot_gap" in check("moving", 3, scripted("moving", 3, 10, every - 1))
+
+
 def test_a_script_that_reacts_to_every_bounce_at_once_is_caught_even_with_a_human_spread():
     """Aim error of a good human (about 20 px) but aimed at the real, turned target."""
     found = check("moving", 8, scripted("moving", 8, 300, 30))
@@ -90,19 +96,6 @@ def test_the_straight_line_guess_is_the_real_position_when_no_bounce_happened():
             for t in range(max(tick - 18, 0), tick)
         )
         assert (guess != real) == bounced, tick
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    mode=st.sampled_from(rules.MODES),
-    seed=st.integers(0, rules.MAX_SEED),
-    ticks=st.lists(st.integers(0, 432_000), max_size=50),
-    lag=st.integers(0, 200),
-)
-def test_turned_says_what_comparing_directions_tick_by_tick_says(mode, seed, ticks, lag):
-    motion = rules.target_motion(mode, seed)
-    expected = [motion.directions(tick) != motion.directions(max(tick - lag, 0)) for tick in ticks]
-    assert motion.turned(ticks, lag) == expected
 
 
 def binomial_tail_in_full(successes: int, trials: int, p: float) -> float:
