@@ -4,11 +4,13 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from rest_framework import serializers
 
-from games import rules
+from games import rules, services
 from games.models import Score
+from games.serializers import ScoreSerializer, ScoreSubmitSerializer
 from targets_site import throttling
-from tests.games.factories import PlayerFactory, bot_payload
+from tests.games.factories import PlayerFactory, bot_payload, perfect_payload
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -370,6 +372,40 @@ def test_a_huge_body_is_a_413(alice):
     body = bot_payload()
     body["client_version"] = "x" * (6 * 1024 * 1024)
     assert_error(alice.post(SCORES, body, format="json"), 413)
+
+
+def typed(answer: dict) -> dict:
+    return {key: (type(value), value) for key, value in answer.items()}
+
+
+def test_the_answer_is_what_the_declared_fields_make(alice, player):
+    """``ScoreSerializer.to_representation`` is written out; DRF's own walk over the declared
+    fields is the reference, on fresh scores (as the service returns them) and stored ones."""
+    with_offset = timezone.now().astimezone(dt.timezone(dt.timedelta(hours=2)))
+    without_replay = bot_payload("moving", seed=2, played_at=with_offset - dt.timedelta(minutes=3))
+    del without_replay["replay"]
+    bodies = [
+        bot_payload("moving", seed=3, round_for=player),
+        bot_payload("bullseye", seed=4, duration_s=29.5, with_shots=False),
+        without_replay,
+        perfect_payload(player, "moving", per_second=15),
+    ]
+    for body in bodies:
+        data = ScoreSubmitSerializer(data=body)
+        assert data.is_valid(), data.errors
+        fresh, created = services.score_submit(
+            player=player, data=data.validated_data, digest=services.submission_digest(body)
+        )
+        assert created
+        services.score_flag(score_ids=[fresh.pk], flagged=fresh.mode == "moving")
+        for score in (fresh, Score.objects.get(pk=fresh.pk)):
+            fast = ScoreSerializer(score).data
+            reference = serializers.Serializer.to_representation(ScoreSerializer(score), score)
+            assert typed(fast) == typed(reference)
+    stored = {score["submission_id"]: score for score in alice.get(SCORES).json()["results"]}
+    assert {body["submission_id"] for body in bodies} == set(stored)
+    assert stored[bodies[3]["submission_id"]]["review_status"] == "review"
+    assert stored[bodies[2]["submission_id"]]["played_at"].endswith("Z")
 
 
 # --- Reading scores ------------------------------------------------------------------------
