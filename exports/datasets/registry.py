@@ -28,6 +28,9 @@ class Column:
     name: str  # header / JSON key
     path: str  # ORM path, e.g. "sensor__code"
     kind: str  # text, int, float, decimal, bool, datetime, uuid
+    # A text column of a related table with few rows next to the exported ones (a reading's
+    # sensor): the JSON export computes its JSON text once per related row, not once per row.
+    per_related_row: bool = False
 
 
 @dataclass(frozen=True)
@@ -172,7 +175,11 @@ _DEFINITIONS: tuple[Dataset, ...] = (
     Dataset(
         name="readings",
         model_label="sensors.Reading",
-        columns=(_text("sensor", "sensor__code"), _time("timestamp"), _float("value")),
+        columns=(
+            Column("sensor", "sensor__code", "text", per_related_row=True),
+            _time("timestamp"),
+            _float("value"),
+        ),
         # The (sensor, timestamp) unique index gives this order without a sort.
         ordering=("sensor_id", "timestamp"),
         time_path="timestamp",

