@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 
 import pytest
 from django.utils import timezone
@@ -127,6 +129,15 @@ def test_resending_a_submission_returns_the_stored_score(alice):
     assert first.status_code == 201 and again.status_code == 200
     assert again.json() == first.json()
     assert Score.objects.count() == 1
+
+
+def test_the_submission_digest_is_the_one_scores_were_stored_with():
+    """A retry sent after a deploy must still match the digest stored before it."""
+    body = bot_payload("moving", seed=5)
+    body["client_version"] = "bêta ✓"
+    body["duration_s"] = 29.5
+    stored_form = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    assert services.submission_digest(body) == hashlib.sha256(stored_form.encode()).hexdigest()
 
 
 def test_the_same_submission_id_with_another_body_is_a_422(alice):
