@@ -334,13 +334,55 @@ def file_copy_digest(*, source: BinaryIO, target: BinaryIO, compress: bool) -> t
     return digest.bytes_written, digest.sha256
 
 
+class TailHolder(io.RawIOBase):
+    """A write-only stream that passes everything on to ``target`` but its last ``size`` bytes,
+    which it holds until ``end`` replaces them: how a streamed file gets a different ending than
+    its pieces (a JSON array's last element has no ``,``) while every other byte goes to disk,
+    and to the digest, as it comes."""
+
+    def __init__(self, target: io.RawIOBase, size: int) -> None:
+        super().__init__()
+        self._target = target
+        self._size = size
+        self.tail = b""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Buffer) -> int:
+        view = memoryview(data).cast("B")
+        count = view.nbytes
+        if count >= self._size:
+            self._target.write(self.tail)
+            self._target.write(view[: count - self._size])
+            self.tail = bytes(view[count - self._size :])
+        else:
+            held = self.tail + bytes(view)
+            self._target.write(held[: len(held) - self._size])
+            self.tail = held[len(held) - self._size :]
+        return count
+
+    def end(self, tail: bytes, replacement: bytes) -> None:
+        """Write ``replacement`` for the held ``tail`` (which must be what was held)."""
+        if self.tail != tail:
+            raise ValueError(f"The file ends {self.tail!r}, not {tail!r}.")
+        self._target.write(replacement)
+        self.tail = b""
+
+
 @contextmanager
-def hashed_file(path: str | os.PathLike[str]) -> Iterator[tuple[BinaryIO, DigestWriter]]:
+def hashed_file(
+    path: str | os.PathLike[str], *, hold_tail: int = 0
+) -> Iterator[tuple[BinaryIO, DigestWriter]]:
     """A new file at ``path`` for buffered writing, counted and hashed as its 1 MB blocks go to
-    disk: the finished file needs no second read to hash (~40 MB for 1M readings)."""
+    disk: the finished file needs no second read to hash (~40 MB for 1M readings).
+
+    With ``hold_tail``, the stream's ``raw`` is a ``TailHolder`` keeping that many last bytes
+    back: flush the stream, then ``stream.raw.end(...)`` them."""
     with open(path, "wb", buffering=0) as raw:
         digest = DigestWriter(raw)
-        with io.BufferedWriter(digest, buffer_size=_BLOCK) as stream:
+        below: io.RawIOBase = TailHolder(digest, hold_tail) if hold_tail else digest
+        with io.BufferedWriter(below, buffer_size=_BLOCK) as stream:
             yield stream, digest
 
 

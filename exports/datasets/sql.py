@@ -34,10 +34,14 @@ def csv_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
     return _annotated(dataset, filters, [_csv_expression(column) for column in dataset.columns])
 
 
-def json_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
-    """One text column per row: the row's JSON object, as ``formats.json_text`` writes it."""
+def json_queryset(
+    dataset: Dataset, filters: Mapping[str, Any], *, element_end: str = ""
+) -> QuerySet:
+    """One text column per row: the row's JSON object, as ``formats.json_text`` writes it, then
+    ``element_end`` (a JSON array's ``,``)."""
     nullable = tuple(dataset.nullable(column) for column in dataset.columns)
-    return _annotated(dataset, filters, [JsonObjectLine(dataset.columns, nullable)])
+    line = JsonObjectLine(dataset.columns, nullable, end="}" + element_end)
+    return _annotated(dataset, filters, [line])
 
 
 def raw_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
@@ -118,10 +122,13 @@ class JsonObjectLine(Func):
 
     output_field = TextField()
 
-    def __init__(self, columns: tuple[Column, ...], nullable: tuple[bool, ...]) -> None:
+    def __init__(
+        self, columns: tuple[Column, ...], nullable: tuple[bool, ...], *, end: str = "}"
+    ) -> None:
         super().__init__(*[F(column.path) for column in columns], output_field=TextField())
         self.columns = columns
         self.nullable = nullable
+        self.end = end
 
     def resolve_expression(
         self,
@@ -173,7 +180,7 @@ class JsonObjectLine(Func):
             if nullable:
                 value = [f"COALESCE({_joined(value)}, 'null')"]
             pieces.extend(value)
-        pieces.append(_Literal("}"))
+        pieces.append(_Literal(self.end))
         return "(" + _joined(pieces) + ")", params
 
 

@@ -102,7 +102,7 @@ def _produce_with_copy(
     # it in one pass over the finished file.
     plain = path.with_name(path.name + ".plain") if compress or fmt == Format.PARQUET else path
     try:
-        with hashed_file(plain) as (out, digest):
+        with hashed_file(plain, hold_tail=2 if fmt == Format.JSON else 0) as (out, digest):
             if fmt == Format.CSV:
                 out.write(csv_header(dataset.column_names))
                 rows = copy_into(out.write, sql.csv_queryset(dataset, filters), progress, stop)
@@ -115,7 +115,7 @@ def _produce_with_copy(
                     one_text_column=True,
                 )
             elif fmt == Format.JSON:
-                rows = _json_array_copy(out.write, dataset, filters, progress, stop)
+                rows = _json_array_copy(out, dataset, filters, progress, stop)
             else:
                 rows = copy_into(out.write, sql.raw_queryset(dataset, filters), progress, stop)
         if fmt == Format.PARQUET:
@@ -134,20 +134,27 @@ def _produce_with_copy(
     return WrittenFile(rows=rows, bytes=size, sha256=sha256)
 
 
-def _json_array_copy(write, dataset, filters, progress, stop) -> int:
-    """``[`` + the JSON Lines joined by ``,\\n`` + ``]``, as the Python JSON writer writes it."""
-    first = True
+def _json_array_copy(out, dataset, filters, progress, stop) -> int:
+    """``[`` + the JSON Lines joined by ``,\\n`` + ``]``, as the Python JSON writer writes it.
 
-    def element(data) -> None:
-        nonlocal first
-        write(b"[\n" if first else b",\n")
-        write(data[:-1])  # without COPY's newline
-        first = False
-
+    The database ends every element with ``,`` (COPY adds the newline), so each row goes to the
+    file as it comes, like JSON Lines; ``out`` holds the last two bytes back (see
+    ``hashed_file``): the last element's ``,\\n`` becomes ``\\n]\\n``, and with no rows
+    ``[\\n`` becomes ``[]\\n``. (Writing ``[`` or ``,`` before each row from Python cost
+    ~0.15 s per 1M rows.)"""
+    out.write(b"[\n")
     rows = copy_into(
-        element, sql.json_queryset(dataset, filters), progress, stop, one_text_column=True
+        out.write,
+        sql.json_queryset(dataset, filters, element_end=","),
+        progress,
+        stop,
+        one_text_column=True,
     )
-    write(b"\n]\n" if rows else b"[]\n")
+    out.flush()
+    if rows:
+        out.raw.end(b",\n", b"\n]\n")
+    else:
+        out.raw.end(b"[\n", b"[]\n")
     return rows
 
 

@@ -193,3 +193,34 @@ def test_json_times_trim_the_fraction_as_postgresql_to_json_does():
     assert datetime_json_text(dt.datetime(2026, 5, 1, 12, 0, tzinfo=dt.UTC)) == (
         "2026-05-01T12:00:00Z"
     )
+
+
+@pytest.mark.parametrize(
+    "pieces", [[b"[\n"], [b"[", b"\n"], [b"[\n", b"{}", b",\n"], [b"x" * 3_000_000 + b",\n"]]
+)
+def test_a_hashed_file_holding_its_tail_writes_and_hashes_every_byte_but_the_replaced_end(
+    tmp_path, pieces
+):
+    from exports.formats import hashed_file
+
+    path = tmp_path / "out"
+    whole = b"".join(pieces)
+    with hashed_file(path, hold_tail=2) as (stream, digest):
+        for piece in pieces:
+            stream.write(piece)
+        stream.flush()
+        stream.raw.end(whole[-2:], b"<end>")
+    expected = whole[:-2] + b"<end>"
+    assert path.read_bytes() == expected
+    assert digest.bytes_written == len(expected)
+    assert digest.sha256 == hashlib.sha256(expected).hexdigest()
+
+
+def test_a_held_tail_that_is_not_the_expected_ending_is_an_error(tmp_path):
+    from exports.formats import hashed_file
+
+    with hashed_file(tmp_path / "out", hold_tail=2) as (stream, _digest):
+        stream.write(b"[\n{}\n")
+        stream.flush()
+        with pytest.raises(ValueError, match="not"):
+            stream.raw.end(b",\n", b"\n]\n")
