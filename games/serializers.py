@@ -188,10 +188,8 @@ class RoundSerializer(serializers.Serializer):
 # Fields declared one by one, not a ModelSerializer: that one builds its fields from the model
 # again for every instance (0.9 ms of each submission's answer; these take 0.45 ms). The schema
 # is the same.
+# The declared fields are the schema and the reference the written-out answer is pinned to.
 class ScoreSerializer(serializers.Serializer):
-    """A stored score as the API shows it. The declared fields are the schema (and the reference
-    ``to_representation`` is pinned to); the answer itself is written out below."""
-
     id = serializers.IntegerField(read_only=True)
     mode = serializers.ChoiceField(choices=Mode.choices, read_only=True)
     points = serializers.IntegerField(read_only=True)
