@@ -6,7 +6,6 @@ reason); its traceback goes to the log file only (``targets.exports`` logs to th
 
 from __future__ import annotations
 
-import gc
 import logging
 
 from django.core.management.base import BaseCommand, CommandError
@@ -22,16 +21,6 @@ class ExportsCommand(BaseCommand):
     # The system checks import every URLconf and view (pandas, matplotlib...): seconds of
     # start-up on each cron run for nothing; `manage.py check --deploy` is where they belong.
     requires_system_checks: list[str] = []
-
-    def run_from_argv(self, argv: list[str]) -> None:
-        # Only a command-line run (not call_command) comes here, and the process ends next.
-        # Python's shutdown runs full garbage collections over Django's ~70k objects: 70-85 ms
-        # of every cron run here. Frozen objects are left out of them (~15 ms); the files and
-        # connections are closed by then, and logging flushes in its atexit handler as before.
-        try:
-            super().run_from_argv(argv)
-        finally:
-            gc.freeze()
 
     def execute(self, *args, **options):
         try:
