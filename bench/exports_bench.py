@@ -15,7 +15,8 @@ process from ``wait4``), the sides interleaved so drift on a shared machine hits
 3. ``export_data --format csv --storage s3`` (SeaweedFS on loopback) vs a process doing boto3
    ``upload_file`` of the finished file with the exports' TransferConfig.
 4. Start-up: ``manage.py export_data --help``, and the modules it imports (none of pandas,
-   matplotlib, numpy, pyarrow, boto3).
+   matplotlib, numpy, pyarrow, boto3); the floors beside it: Django with no installed apps plus
+   one psycopg connection, psycopg's import and connection alone, and pyarrow's import alone.
 
 The data lives in its own database (``exports_bench``, or ``--database``: two runs of the bench
 at once must not share one), seeded through the Reading model when it does not hold exactly the
@@ -148,11 +149,33 @@ def median(runs: list[dict], key: str = "seconds") -> float:
     return statistics.median(run[key] for run in runs)
 
 
+# The least any Django process on PostgreSQL pays before its first query: Django with no
+# installed apps, psycopg, one connection. With psql's whole run, it bounds what a management
+# command can reach at 100k rows.
+DJANGO_FLOOR = """
+import django
+from django.conf import settings
+settings.configure(DATABASES={"default": {"ENGINE": "django.db.backends.postgresql",
+    "NAME": "DBNAME", "USER": "postgres", "HOST": "127.0.0.1"}}, INSTALLED_APPS=[])
+django.setup()
+from django.db import connection
+connection.ensure_connection()
+"""
+PSYCOPG_FLOOR = "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1/DBNAME').close()"
+# pyarrow's import alone (what the Parquet export adds): its peak RSS counts the pages of its
+# ~100 MB of shared libraries that the process maps, which depends on how the page cache holds
+# them (see docs/PERFORMANCE.md).
+PYARROW_IMPORT = "import pyarrow.csv, pyarrow.parquet"
+
+
 def startup() -> dict:
     help_runs = [timed([PYTHON, "manage.py", "export_data", "--help"], ENV) for _ in range(3)]
     bare = [
         timed([PYTHON, "-c", "import django; django.setup()"], ENV) for _ in range(3)
-    ]  # Django and the installed apps alone: the floor
+    ]  # Django and the installed apps, no connection
+    floor = [timed([PYTHON, "-c", DJANGO_FLOOR.replace("DBNAME", DB)], ENV) for _ in range(5)]
+    driver = [timed([PYTHON, "-c", PSYCOPG_FLOOR.replace("DBNAME", DB)], ENV) for _ in range(5)]
+    pyarrow_import = [timed([PYTHON, "-c", PYARROW_IMPORT], ENV) for _ in range(3)]
     trace = subprocess.run(
         [PYTHON, "-X", "importtime", "manage.py", "export_data", "--help"],
         env=ENV,
@@ -170,6 +193,9 @@ def startup() -> dict:
         "export_data_help_cpu_s": median(help_runs, "cpu_s"),
         "django_setup_s": median(bare),
         "django_setup_cpu_s": median(bare, "cpu_s"),
+        "django_no_apps_connected_s": median(floor),
+        "psycopg_import_connect_s": median(driver),
+        "pyarrow_import_peak_rss_mb": max(run["peak_rss_mb"] for run in pyarrow_import),
         "export_data_help_peak_rss_mb": max(run["peak_rss_mb"] for run in help_runs),
         "heavy_modules_imported": imported,
     }
