@@ -18,7 +18,7 @@ from exports.choices import Status
 from exports.datasets import dataset_for_model, datasets_available
 from exports.formats import rows_write
 from exports.models import Export, ExportSchedule
-from targets_site.errors import DomainError
+from targets_site.errors import DomainError, InvalidInput
 
 
 @admin.register(Export)
@@ -160,9 +160,22 @@ class ExportScheduleForm(forms.ModelForm):
                 dataset=cleaned.get("dataset", ""),
                 fmt=cleaned.get("format", ""),
                 compress=bool(cleaned.get("gzip")),
-                filters=cleaned.get("filters") or {},
+                filters=cleaned.get("filters"),
                 storage=cleaned.get("storage"),
+                last_until=cleaned.get("last_until"),
             )
+        except InvalidInput as exc:
+            if not isinstance(exc.details, dict) or not exc.details:
+                raise forms.ValidationError(str(exc)) from None
+            # Each message next to its field; a filter's (sensor, since...) next to "filters".
+            for name, found in exc.details.items():
+                problems = (
+                    [str(problem) for problem in found] if isinstance(found, list) else [str(found)]
+                )
+                if name in self.fields:
+                    self.add_error(name, problems)
+                else:
+                    self.add_error("filters", [f"{name}: {problem}" for problem in problems])
         except DomainError as exc:
             raise forms.ValidationError(str(exc)) from None
         return cleaned

@@ -173,8 +173,11 @@ def export_finish(
     reason) if it is still in ``from_statuses``; False when someone else ended it first.
 
     The one place an export ends: a run, a cancel and an expired lease all come through here,
-    and so does anything that must happen exactly once when an export ends (notifications).
+    and so does anything that must happen exactly once when an export ends (notifications, and
+    giving a failed scheduled run's window back to its schedule).
     """
+    from exports.services.schedules import schedule_window_reopen
+
     now = timezone.now()
     fields: dict[str, Any] = {"status": status, "finished_at": now, "lease_expires_at": None}
     if status == Status.SUCCEEDED:
@@ -190,9 +193,17 @@ def export_finish(
     with transaction.atomic():
         ended = bool(ending.update(**fields))
         if ended:
+            ended_export = Export.objects.get(pk=export.pk)
+            if status == Status.FAILED and ended_export.schedule_id is not None:
+                # In the same transaction, so no failure path can leave its window unexported.
+                lost = schedule_window_reopen(export=ended_export)
+                if lost:
+                    reason = f"{reason[: ERROR_MAX_CHARS - len(lost) - 1]} {lost}"
+                    ended_export.error = reason
+                    Export.objects.filter(pk=export.pk).update(error=reason)
             # In the same transaction: export.succeeded / export.failed is queued exactly when
             # the final status is written, never without it.
-            export_notify(export=Export.objects.get(pk=export.pk))
+            export_notify(export=ended_export)
     if ended:
         logger.info("export %s %s %s", export.pk, status, reason)
     return ended

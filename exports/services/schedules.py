@@ -6,12 +6,22 @@ neither overlap nor leave a gap. Claiming a run is a compare-and-set on ``(next_
 last_until)`` inside the transaction that records the export: of any number of ``run_exports``
 processes looking at one due schedule, exactly one moves it on and records the export (on
 PostgreSQL ``FOR UPDATE SKIP LOCKED`` spares the others even the wait).
+
+A run that ends failed (at run time, cancelled, its lease expired, or refused when requested)
+gives its window back: ``export_finish`` calls ``schedule_window_reopen`` in the transaction
+that records the failure, which moves ``last_until`` back to the run's ``since`` (to none for a
+first run) if it is still the run's ``until``. The schedule's next due run then covers the failed
+window as well as its own: one run per period, no retry loop, and a schedule that keeps failing
+keeps widening its next window until a run succeeds. If a later run was requested meanwhile
+(``last_until`` has moved on), nothing is moved: the failed export's reason ends with the window
+that was not exported and the ``export_data`` command that exports it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import shlex
 from typing import Any
 
 from django.conf import settings
@@ -33,13 +43,32 @@ PERIODS = {
 
 
 def schedule_validate(
-    *, dataset: str, fmt: str, compress: bool, filters: dict[str, Any] | None, storage: str | None
+    *,
+    dataset: str,
+    fmt: str,
+    compress: bool,
+    filters: Any,
+    storage: str | None,
+    last_until: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Check a schedule's export settings as a request would be; return its cleaned filters.
 
-    ``since`` and ``until`` are the schedule's own (its window), so they are refused here.
+    ``since`` and ``until`` are the schedule's own (its window), so they are refused here, and
+    so is a ``last_until`` after now (the schedule would never run: its window would be empty).
     """
-    filters = dict(filters or {})
+    if last_until is not None and last_until > timezone.now():
+        raise InvalidInput.for_field(
+            "last_until",
+            "'last_until' is in the future, so the schedule would never run; give a time up to "
+            "now, or leave it empty to start from the beginning of the data.",
+        )
+    if filters is None:
+        filters = {}
+    if not isinstance(filters, dict):
+        raise InvalidInput.for_field(
+            "filters", 'Give the filters as a JSON object, e.g. {"sensor": "A"} (or {} for none).'
+        )
+    filters = dict(filters)
     for name in ("since", "until"):
         if filters.get(name) not in (None, ""):
             raise InvalidInput.for_field(
@@ -88,11 +117,39 @@ def schedule_save(
         dataset=schedule.dataset,
         fmt=schedule.format,
         compress=schedule.gzip,
-        filters=dict(schedule.filters or {}),
+        filters=schedule.filters,
         storage=schedule.storage,
+        last_until=fields.get("last_until"),
     )
     schedule.save()
     return schedule
+
+
+def schedule_window_reopen(*, export: Export) -> str:
+    """Give a failed scheduled run's window back to its schedule (see the module's docstring).
+
+    Returns "" when the window is back with the schedule, else the sentence that tells people
+    the window was not exported and how to export it.
+    """
+    assert export.schedule_id is not None
+    since, until = export.filters.get("since"), export.filters["until"]
+    reopened = ExportSchedule.objects.filter(
+        pk=export.schedule_id, last_until=dt.datetime.fromisoformat(until)
+    ).update(last_until=dt.datetime.fromisoformat(since) if since else None)
+    if reopened:
+        return ""
+    command = ["manage.py", "export_data", export.dataset, "--format", export.format]
+    if export.gzip:
+        command.append("--gzip")
+    for name in ("sensor", "mode", "since", "until"):
+        if export.filters.get(name):
+            command += [f"--{name}", export.filters[name]]
+    command += ["--storage", export.storage]
+    start = since or "the beginning of the data"
+    return (
+        f"A later run of the schedule was already requested, so the rows from {start} until"
+        f" {until} were not exported; to export them, run: {shlex.join(command)}"
+    )
 
 
 def _next_run_after(schedule: ExportSchedule, now: dt.datetime) -> dt.datetime:
@@ -156,7 +213,8 @@ def _schedule_run(pk: int, now: dt.datetime) -> Export | None:
             fields = export_validate(**request)
         except DomainError as exc:
             # The schedule no longer makes a valid export (say S3 lost its settings): its run is
-            # recorded as failed with the reason, and the window moves on like any other run's.
+            # recorded as failed with the reason, and its window goes back to the schedule like
+            # any failed run's.
             failed = Export.objects.create(
                 status=Status.PENDING,
                 schedule=schedule,
