@@ -9,7 +9,7 @@ COPY runs for each format is in ``exports.datasets.sql``; filter checking in
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,11 +106,12 @@ class Dataset:
         fields.append(field)
         return fields
 
-    def rows(self, filters: Mapping[str, Any]) -> Iterator[tuple[Any, ...]]:
+    def rows(self, filters: Mapping[str, Any]) -> Generator[tuple[Any, ...]]:
         """Rows as tuples in column order, fetched ``CHUNK_SIZE`` at a time (a server-side
-        cursor on PostgreSQL), so memory does not grow with the row count."""
+        cursor on PostgreSQL), so memory does not grow with the row count. Closing the
+        generator closes the cursor."""
         paths = [column.path for column in self.columns]
-        return self.queryset(filters).values_list(*paths).iterator(chunk_size=CHUNK_SIZE)
+        yield from self.queryset(filters).values_list(*paths).iterator(chunk_size=CHUNK_SIZE)
 
 
 def _as_datetime(value: Any) -> dt.datetime:

@@ -10,7 +10,8 @@ write the same bytes (tested). Either way memory stays flat whatever the row cou
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +66,20 @@ def file_produce(
     stop = stop or threading.Event()
     if uses_postgres_copy() and not force_python:
         return _produce_with_copy(dataset, fmt, filters, compress, path, progress, stop)
-    rows: Iterable[Any] = _watched(dataset.rows(filters), progress, stop)
-    if fmt == Format.PARQUET:
-        from exports.parquet import parquet_from_rows
+    # Closed on the way out, failure included: the traceback would keep the rows' cursor open,
+    # and on SQLite its read snapshot then refuses the write that records the failure
+    # ("database is locked") once the lease keeper has written since.
+    with closing(_watched(dataset.rows(filters), progress, stop)) as rows:
+        if fmt == Format.PARQUET:
+            from exports.parquet import parquet_from_rows
 
-        count = parquet_from_rows(path, parquet_schema(dataset), rows)
-        size, sha256 = file_digest(path)
-        return WrittenFile(rows=count, bytes=size, sha256=sha256)
-    with open(path, "wb", buffering=_FILE_BUFFER) as target:
-        return rows_write(
-            target=target, fmt=fmt, columns=dataset.column_names, rows=rows, compress=compress
-        )
+            count = parquet_from_rows(path, parquet_schema(dataset), rows)
+            size, sha256 = file_digest(path)
+            return WrittenFile(rows=count, bytes=size, sha256=sha256)
+        with open(path, "wb", buffering=_FILE_BUFFER) as target:
+            return rows_write(
+                target=target, fmt=fmt, columns=dataset.column_names, rows=rows, compress=compress
+            )
 
 
 def parquet_schema(dataset: Dataset):
@@ -260,20 +264,22 @@ def _pg_text(message: bytes | str | None) -> str:
 
 
 def _watched(
-    rows: Iterable[Any], progress: Progress | None, stop: threading.Event
-) -> Iterator[Any]:
+    rows: Generator[Any], progress: Progress | None, stop: threading.Event
+) -> Generator[Any]:
     """Rows passed through, reporting progress every ``PROGRESS_EVERY`` and stopping on
-    ``stop`` (an Event check costs little next to the ORM's work per row)."""
+    ``stop`` (an Event check costs little next to the ORM's work per row). ``rows`` is closed
+    when this is (its cursor with it), or when the export is cancelled."""
     count = 0
     stopped = stop.is_set
-    for row in rows:
-        if stopped():
-            raise ExportCancelled("The export was cancelled while it was being written.")
-        yield row
-        count += 1
-        if count == PROGRESS_EVERY:
-            if progress is not None:
-                progress(count)
-            count = 0
+    with closing(rows):
+        for row in rows:
+            if stopped():
+                raise ExportCancelled("The export was cancelled while it was being written.")
+            yield row
+            count += 1
+            if count == PROGRESS_EVERY:
+                if progress is not None:
+                    progress(count)
+                count = 0
     if progress is not None:
         progress(count)

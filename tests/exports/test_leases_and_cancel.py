@@ -4,8 +4,12 @@ cancelling pending or running exports (service, admin action, API)."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -113,6 +117,8 @@ def test_a_running_export_that_is_cancelled_stops_and_leaves_no_file(
     local_exports, monkeypatch, python_writer
 ):
     monkeypatch.setattr(leases, "RENEW_EVERY", dt.timedelta(seconds=0.05))
+    # More rows than one fetch: the rows' cursor is still open when the cancel stops the run.
+    monkeypatch.setattr("exports.datasets.registry.CHUNK_SIZE", 50)
     make_readings("A", 200)
     from exports.datasets import Dataset
 
@@ -143,6 +149,105 @@ def test_a_running_export_that_is_cancelled_stops_and_leaves_no_file(
     assert [p for p in local_exports.rglob("*") if p.is_file()] == []
 
 
+def _sqlite_site(tmp_path) -> tuple[Path, dict[str, str]]:
+    """A migrated SQLite file (WAL, as the site runs) with sensor 'A', and the environment
+    that points the project's processes at it."""
+    import os
+
+    db = tmp_path / "db.sqlite3"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "targets_site.settings",
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{db}",
+    }
+    migrate = [sys.executable, "manage.py", "migrate", "-v", "0"]
+    subprocess.run(migrate, env=env, check=True, timeout=300)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO sensors_sensor (code, name, unit, hysteresis, min_duration, is_active,"
+            " created_at, updated_at) VALUES ('A', 'A', '', 0, 0, 1, '2026-01-01', '2026-01-01')"
+        )
+    return db, env
+
+
+# Run in a process of its own on a SQLite file in WAL mode, as the site runs (the tests' in-memory
+# database has no snapshots). Half-way through the rows (more than one fetch, so their cursor is
+# open), another connection writes — the lease keeper's renewal, or staff cancelling — and then
+# the run stops: the writer fails on a value, or the keeper has seen the cancel.
+HALF_WAY = """
+import sys, threading, time, datetime as dt, django
+django.setup()
+from django.db import connections
+from exports import services
+from exports.datasets import Dataset, registry
+from exports.models import Export
+from exports.services import leases
+
+registry.CHUNK_SIZE = 50
+leases.RENEW_EVERY = dt.timedelta(seconds=0.05)
+original_rows = Dataset.rows
+
+class Unwritable:
+    def __str__(self):
+        raise OSError(28, "No space left on device")
+    __float__ = __repr__ = __str__
+
+def in_another_thread(work):
+    def run():
+        work()
+        connections.close_all()
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+
+def rows_stopping_half_way(self, filters):
+    for index, row in enumerate(original_rows(self, filters)):
+        if index == 60 and sys.argv[1] == "cancel":
+            in_another_thread(
+                lambda: services.export_cancel(export=Export.objects.get(pk=export.pk)))
+            time.sleep(0.5)  # the keeper notices
+        elif index == 60:
+            in_another_thread(leases.LeaseKeeper(export.pk).renew)
+            row = (*row[:-1], Unwritable())
+        yield row
+
+Dataset.rows = rows_stopping_half_way
+export = services.export_start(dataset="readings", fmt=sys.argv[-1])
+export = services.export_execute(export=export)
+print(export.status, export.error)
+"""
+
+
+@pytest.mark.parametrize("how", [("fail", "csv"), ("cancel", "jsonl")], ids="-".join)
+def test_an_export_stopped_half_way_on_sqlite_is_recorded_failed_after_another_write(tmp_path, how):
+    """It was not: SQLite refused the write that records the failure ("database is locked":
+    the traceback kept the rows' cursor and its old snapshot open), the error escaped the run
+    (a run_exports worker died) and a failed export stayed "running" until its lease expired."""
+    db, env = _sqlite_site(tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO sensors_reading (sensor_id, timestamp, value) VALUES (1, ?, 1.5)",
+            [(f"2026-01-01 00:{minute // 60:02d}:{minute % 60:02d}",) for minute in range(200)],
+        )
+    run = subprocess.run(
+        [sys.executable, "-c", HALF_WAY, *how],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.startswith("failed ")
+    if how == ("fail", "csv"):
+        assert "No space left on device" in run.stdout
+    if how[0] == "cancel":
+        assert "Cancelled" in run.stdout
+    with sqlite3.connect(db) as conn:
+        [(status,)] = conn.execute("SELECT status FROM exports_export").fetchall()
+    assert status == "failed"
+
+
 def _run_exports() -> str:
     import io
 
@@ -160,27 +265,12 @@ def test_a_worker_killed_with_sigkill_is_failed_by_run_exports_and_its_partial_f
     ``run_exports`` fails it with the reason and removes the file."""
     import os
     import signal
-    import sqlite3
-    import subprocess
-    import sys
 
     from django.conf import settings
 
-    db = tmp_path / "db.sqlite3"
     # The processes use the checkout's var/ (this test process has a temp export dir of its own).
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "targets_site.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{db}",
-    }
+    db, env = _sqlite_site(tmp_path)
     manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v", "0"], env=env, check=True, timeout=300)
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "INSERT INTO sensors_sensor (code, name, unit, hysteresis, min_duration, is_active,"
-            " created_at, updated_at) VALUES ('A', 'A', '', 0, 0, 1, '2026-01-01', '2026-01-01')"
-        )
     subprocess.run(
         [*manage, "generate_readings", "--sensor", "A", "--days", "300", "--step", "60"],
         env=env,
