@@ -5,7 +5,8 @@
     .venv/bin/python bench/exports_bench.py --database exports_bench_me --baseline /tmp/before
 
 Every measurement is a fresh process timed from the outside (wall time; peak RSS of that one
-process from ``wait4``), the sides interleaved so drift on a shared machine hits them alike:
+process from ``wait4``, and its peak anonymous memory sampled from /proc), the sides interleaved
+so drift on a shared machine hits them alike:
 
 1. ``manage.py export_data readings --format csv`` vs ``psql -c "\\copy (SELECT ...) TO FILE CSV
    HEADER"`` of the same rows and columns, at 100,000 rows (one sensor) and 1,000,000 (all ten).
@@ -35,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -105,8 +107,10 @@ def timed(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict
     process = subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+    anonymous = AnonymousPeak(process.pid)
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - started
+    anonymous.stop()
     out = process.stdout.read().decode() if process.stdout else ""
     err = process.stderr.read().decode() if process.stderr else ""
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -116,8 +120,37 @@ def timed(command: list[str], env: dict | None = None, cwd: Path = ROOT) -> dict
         "seconds": seconds,
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "peak_rss_mb": usage.ru_maxrss / 1024,
+        "peak_anon_mb": anonymous.peak_kb / 1024,
         "stdout": out,
     }
+
+
+class AnonymousPeak:
+    """The largest ``RssAnon`` of a running process, read from /proc every 10 ms: the memory it
+    allocated itself. Peak RSS also counts the pages of shared libraries it maps, which depend
+    on how the page cache holds those files (see docs/PERFORMANCE.md, exports)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.peak_kb = 0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        status = Path(f"/proc/{self.pid}/status")
+        while not self._done.wait(0.01):
+            try:
+                text = status.read_text()
+            except OSError:
+                return  # gone
+            for line in text.splitlines():
+                if line.startswith("RssAnon:"):
+                    self.peak_kb = max(self.peak_kb, int(line.split()[1]))
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def export_data(*args: str, env: dict | None = None, tree: Path = ROOT) -> dict:
@@ -196,6 +229,7 @@ def startup() -> dict:
         "django_no_apps_connected_s": median(floor),
         "psycopg_import_connect_s": median(driver),
         "pyarrow_import_peak_rss_mb": max(run["peak_rss_mb"] for run in pyarrow_import),
+        "pyarrow_import_peak_anon_mb": max(run["peak_anon_mb"] for run in pyarrow_import),
         "export_data_help_peak_rss_mb": max(run["peak_rss_mb"] for run in help_runs),
         "heavy_modules_imported": imported,
     }
@@ -280,6 +314,10 @@ def main() -> None:
         }
         case["peak_rss_mb"] = {
             kind: round(max(run["peak_rss_mb"] for run in kind_runs), 1)
+            for kind, kind_runs in runs.items()
+        }
+        case["peak_anon_mb"] = {
+            kind: round(max(run["peak_anon_mb"] for run in kind_runs), 1)
             for kind, kind_runs in runs.items()
         }
         case["csv_vs_psql"] = round(case["csv"] / case["psql"], 2)
