@@ -11,7 +11,7 @@ import threading
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connections
+from django.db import connection, connections
 from django.utils import timezone
 
 from exports import services
@@ -112,9 +112,8 @@ def test_run_exports_leaves_an_export_pending_while_its_twin_is_running():
     assert "Ran 1 exports" in call("run_exports")
 
 
-def test_run_exports_exits_non_zero_when_an_export_failed(settings):
-    services.export_request(dataset="items", fmt="csv")
-    # The storage goes away between the request and the run.
+def storage_gone(settings) -> None:
+    """The storage goes away between the request and the run."""
     settings.EXPORTS_LOCAL_ROOT = "/proc/no-such-place"
     settings.STORAGES = {
         **settings.STORAGES,
@@ -123,9 +122,58 @@ def test_run_exports_exits_non_zero_when_an_export_failed(settings):
             "OPTIONS": {"location": "/proc/no-such-place"},
         },
     }
-    with pytest.raises(CommandError, match="1 of 1 exports failed"):
-        call("run_exports")
+
+
+def run_exports_failing(*args: str) -> tuple[str, str]:
+    """run_exports that must fail: its one-line reason and what else it wrote to stderr."""
+    err = io.StringIO()
+    with pytest.raises(CommandError) as failed:
+        call_command("run_exports", *args, stdout=io.StringIO(), stderr=err)
+    return str(failed.value), err.getvalue()
+
+
+def test_run_exports_exits_non_zero_with_the_failure_as_its_one_line(settings):
+    export = services.export_request(dataset="items", fmt="csv")
+    storage_gone(settings)
+    line, stderr = run_exports_failing()
+    assert line == f"#{export.pk} items failed: FileNotFoundError: " + (
+        "[Errno 2] No such file or directory: '/proc/no-such-place'"
+    )
+    assert stderr == ""  # the CommandError is the one line cron mails
     assert Export.objects.get().status == "failed"
+
+
+def test_run_exports_lists_several_failures_briefly_in_one_line(monkeypatch, local_exports):
+    def disk_full(**_kwargs):
+        raise OSError("disk full " * 100)
+
+    monkeypatch.setattr("exports.services.runs.file_produce", disk_full)
+    dead = services.export_start(dataset="sensors", fmt="csv")
+    Export.objects.filter(pk=dead.pk).update(
+        lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    first = services.export_request(dataset="items", fmt="csv")
+    second = services.export_request(dataset="items", fmt="json")
+    line, stderr = run_exports_failing()
+    assert stderr == "" and "\n" not in line
+    cut = "(OSError: disk full disk full "
+    assert line.startswith(
+        f"3 of 3 exports failed: #{dead.pk} (its worker's lease expired.); #{first.pk} items {cut}"
+    )
+    assert f"full…); #{second.pk} items {cut}" in line
+    assert len(line) < 500  # each reason cut short, not 3 x 1,000 characters
+
+
+def test_run_exports_as_a_worker_says_each_failure_on_stderr_as_it_happens(settings):
+    export = services.export_request(dataset="items", fmt="csv")
+    storage_gone(settings)
+    err = io.StringIO()
+    out = io.StringIO()
+    call_command(
+        "run_exports", "--loop", "--interval", "0.01", "--max-exports", "1", stdout=out, stderr=err
+    )
+    assert err.getvalue().startswith(f"#{export.pk} items failed: FileNotFoundError")
+    assert "Ran 1 exports: 0 succeeded, 1 failed." in out.getvalue()
 
 
 def test_prune_exports_deletes_old_files_and_records(local_exports):
@@ -246,17 +294,24 @@ def test_run_exports_refuses_nonsense_options(args):
         call("run_exports", *args)
 
 
+@pytest.mark.django_db(transaction=True)  # the processes commit; the tables are emptied after
 def test_a_failed_command_prints_one_line_and_logs_the_traceback_to_the_file_only(tmp_path):
-    """As cron runs it: a real process, S3 unreachable (nothing listens on port 9)."""
+    """As cron runs it: real processes, S3 unreachable (nothing listens on port 9). On the
+    database the tests run on: a SQLite file of its own, or this test's PostgreSQL database."""
     import os
     import subprocess
     import sys
+    from urllib.parse import urlsplit
 
+    database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    if connection.vendor == "postgresql":
+        given = urlsplit(os.environ["DATABASE_URL"])
+        database_url = given._replace(path=f"/{connection.settings_dict['NAME']}").geturl()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "targets_site.settings",
         "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "DATABASE_URL": database_url,
         "EXPORTS_S3_BUCKET": "exports",
         "AWS_S3_ENDPOINT_URL": "http://127.0.0.1:9",
         "AWS_ACCESS_KEY_ID": "x",
@@ -279,9 +334,25 @@ def test_a_failed_command_prints_one_line_and_logs_the_traceback_to_the_file_onl
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("CommandError: Export #1 failed:")
+    started = re.match(r"CommandError: Export #(\d+) failed:", lines[0])
+    assert started, lines[0]
     assert "127.0.0.1:9" in lines[0] or "Connect" in lines[0]
     with open(log, "rb") as handle:
         handle.seek(logged_before)
         logged = handle.read().decode()
-    assert "Traceback" in logged and "export 1 failed" in logged
+    assert "Traceback" in logged and f"export {started[1]} failed" in logged
+
+    # run_exports as cron runs it: the failed run is its one line, not also a line of its own.
+    request = (
+        "from exports import services; "
+        "services.export_request(dataset='items', fmt='csv', storage='s3')"
+    )
+    subprocess.run([*manage, "shell", "-c", request], env=env, check=True, timeout=120)
+    done = subprocess.run(
+        [*manage, "run_exports"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert re.match(r"CommandError: #\d+ items failed: ", lines[0]), lines[0]
+    assert "127.0.0.1:9" in lines[0] or "Connect" in lines[0]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connections
 from django.utils import timezone
 
@@ -39,13 +40,16 @@ def test_run_exports_fails_an_export_whose_lease_expired_and_removes_its_partial
         lease_expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
 
-    call_command("run_exports")
+    with pytest.raises(CommandError) as failed:
+        call_command("run_exports")
 
     dead.refresh_from_db()
     assert dead.status == "failed"
     assert "stopped renewing the lease" in dead.error
     assert not partial.exists() and other.exists()
-    assert f"#{dead.pk} failed: its worker's lease expired." in capsys.readouterr().err
+    # A failure like any other: the command's one line (and exit status 1), nothing else.
+    assert str(failed.value) == f"#{dead.pk} failed: its worker's lease expired."
+    assert capsys.readouterr().err == ""
 
 
 def test_a_live_lease_is_left_alone():
@@ -308,8 +312,8 @@ def test_a_worker_killed_with_sigkill_is_failed_by_run_exports_and_its_partial_f
     done = subprocess.run(
         [*manage, "run_exports"], env=env, capture_output=True, text=True, timeout=300
     )
-    assert done.returncode == 0, done.stderr
-    assert "#1 failed: its worker's lease expired." in done.stderr
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == "CommandError: #1 failed: its worker's lease expired.\n"
     with sqlite3.connect(db) as conn:
         [(status, error)] = conn.execute("SELECT status, error FROM exports_export").fetchall()
     assert status == "failed" and "stopped renewing the lease" in error
