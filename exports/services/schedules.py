@@ -132,7 +132,9 @@ def schedule_window_reopen(*, export: Export) -> str:
     the window was not exported and how to export it.
     """
     assert export.schedule_id is not None
-    since, until = export.filters.get("since"), export.filters["until"]
+    since, until = export.filters.get("since"), export.filters.get("until")
+    if not until:
+        return ""  # not a scheduled window (every run of a schedule has an until)
     reopened = ExportSchedule.objects.filter(
         pk=export.schedule_id, last_until=dt.datetime.fromisoformat(until)
     ).update(last_until=dt.datetime.fromisoformat(since) if since else None)

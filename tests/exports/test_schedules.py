@@ -350,3 +350,14 @@ def test_the_admin_refuses_a_last_until_in_the_future_next_to_the_field(client, 
     assert not ExportSchedule.objects.exists()
     past = {**ADMIN_FORM, "last_until_0": "2026-02-01", "last_until_1": "00:00:00"}
     assert client.post(ADMIN_ADD, past).status_code == 302
+
+
+def test_cancelling_an_export_linked_to_a_schedule_without_a_window_leaves_the_schedule(
+    staff_user,
+):
+    schedule = make_schedule(next_run_at=T0, last_until=T0)
+    export = services.export_request(dataset="readings", fmt="csv")
+    Export.objects.filter(pk=export.pk).update(schedule=schedule)  # e.g. linked by hand
+    assert services.export_cancel(export=export, by=staff_user).error == "Cancelled by staff."
+    schedule.refresh_from_db()
+    assert schedule.last_until == T0
