@@ -9,7 +9,6 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -22,7 +21,7 @@ from exports.models import Export
 from exports.services import leases
 from exports.storage import partial_dir
 from targets_site.errors import Conflict
-from tests.exports.factories import make_items, make_readings
+from tests.exports.factories import make_items, make_readings, sqlite_site
 from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
@@ -153,28 +152,6 @@ def test_a_running_export_that_is_cancelled_stops_and_leaves_no_file(
     assert [p for p in local_exports.rglob("*") if p.is_file()] == []
 
 
-def _sqlite_site(tmp_path) -> tuple[Path, dict[str, str]]:
-    """A migrated SQLite file (WAL, as the site runs) with sensor 'A', and the environment
-    that points the project's processes at it."""
-    import os
-
-    db = tmp_path / "db.sqlite3"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "targets_site.settings",
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"sqlite:///{db}",
-    }
-    migrate = [sys.executable, "manage.py", "migrate", "-v", "0"]
-    subprocess.run(migrate, env=env, check=True, timeout=300)
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "INSERT INTO sensors_sensor (code, name, unit, hysteresis, min_duration, is_active,"
-            " created_at, updated_at) VALUES ('A', 'A', '', 0, 0, 1, '2026-01-01', '2026-01-01')"
-        )
-    return db, env
-
-
 # Run in a process of its own on a SQLite file in WAL mode, as the site runs (the tests' in-memory
 # database has no snapshots). Half-way through the rows (more than one fetch, so their cursor is
 # open), another connection writes — the lease keeper's renewal, or staff cancelling — and then
@@ -228,7 +205,7 @@ def test_an_export_stopped_half_way_on_sqlite_is_recorded_failed_after_another_w
     """It was not: SQLite refused the write that records the failure ("database is locked":
     the traceback kept the rows' cursor and its old snapshot open), the error escaped the run
     (a run_exports worker died) and a failed export stayed "running" until its lease expired."""
-    db, env = _sqlite_site(tmp_path)
+    db, env = sqlite_site(tmp_path)
     with sqlite3.connect(db) as conn:
         conn.executemany(
             "INSERT INTO sensors_reading (sensor_id, timestamp, value) VALUES (1, ?, 1.5)",
@@ -273,7 +250,7 @@ def test_a_worker_killed_with_sigkill_is_failed_by_run_exports_and_its_partial_f
     from django.conf import settings
 
     # The processes use the checkout's var/ (this test process has a temp export dir of its own).
-    db, env = _sqlite_site(tmp_path)
+    db, env = sqlite_site(tmp_path)
     manage = [sys.executable, "manage.py"]
     subprocess.run(
         [*manage, "generate_readings", "--sensor", "A", "--days", "300", "--step", "60"],
