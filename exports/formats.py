@@ -21,14 +21,12 @@ from decimal import Decimal
 from json.encoder import encode_basestring as _json_string
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from targets_site.csv_text import csv_escape_formula
+
 if TYPE_CHECKING:
     from typing_extensions import Buffer
 
 FORMATS = ("csv", "json", "jsonl")  # written here; parquet is in exports/parquet.py
-
-# Spreadsheets evaluate a cell that starts with one of these as a formula (OWASP "CSV injection");
-# tab and carriage return are on OWASP's list too, as they can hide the same characters.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 # One write per this many bytes of CSV text: fewer, larger writes into gzip and the digest.
 _TEXT_BUFFER = 256 * 1024
@@ -72,13 +70,6 @@ class DigestWriter(io.RawIOBase):
     @property
     def sha256(self) -> str:
         return self._sha256.hexdigest()
-
-
-def csv_escape_formula(text: str) -> str:
-    """Prefix a quote to text a spreadsheet would run as a formula (``=1+1`` -> ``'=1+1``)."""
-    if text and text[0] in FORMULA_PREFIXES:
-        return "'" + text
-    return text
 
 
 def datetime_text(value: dt.datetime) -> str:

@@ -1,7 +1,9 @@
 """Read item rows from CSV, JSON or JSON Lines, each with the line it starts on.
 
 Framework-free: takes a text stream, yields ``(line_number, row_dict)``; malformed files raise
-``ImportFormatError`` with the line where reading stopped.
+``ImportFormatError`` with the line where reading stopped. CSV cells escaped against formulas by
+the export (``'=x``, ``''x``) are unescaped (``targets_site.csv_text``), so an exported file
+imports back unchanged.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import json
 import re
 from collections.abc import Iterator
 from typing import IO, Any
+
+from targets_site.csv_text import csv_unescape_formula
 
 FORMATS = ("csv", "json", "jsonl")
 
@@ -55,9 +59,15 @@ def _read_csv(stream: IO[str]) -> Iterator[tuple[int, dict[str, Any]]]:
             if None in row:
                 raise ImportFormatError(reader.line_num, "more cells than header columns")
             # Empty cells mean "not given" so defaults apply, except where blank is meaningful.
+            # Cells an export escaped against formulas ('=x) come back as they were (=x); a
+            # short row's missing cells are None, for the validation to report.
             yield (
                 reader.line_num,
-                {key: value for key, value in row.items() if value != "" or key == "description"},
+                {
+                    key: csv_unescape_formula(value) if value else value
+                    for key, value in row.items()
+                    if value != "" or key == "description"
+                },
             )
     except csv.Error as exc:
         raise ImportFormatError(reader.line_num, f"malformed CSV: {exc}") from None

@@ -3,7 +3,8 @@
 Each builds in the database exactly the text the Python writers in ``exports.formats`` produce
 (a differential test pins every one), so the client only moves bytes:
 
-- ``csv``: one column per dataset column, text escaped against formulas, booleans true/false;
+- ``csv``: one column per dataset column, text escaped against formulas as
+  ``targets_site.csv_text`` says, booleans true/false;
 - ``json``: one column holding the whole ``{"name":value,...}`` line;
 - ``raw``: plain values for the Parquet converter (no escaping; times as epoch microseconds).
 """
@@ -21,12 +22,12 @@ from django.db.models.lookups import GreaterThan, In
 from django.db.models.sql.datastructures import Join
 
 from exports.datasets.registry import Column, Dataset
-from exports.formats import FORMULA_PREFIXES
+from targets_site.csv_text import ESCAPED_PREFIXES
 
 # The first character's code point (ASCII() on PostgreSQL: 0 for ''), compared with these: in a
 # COPY of 1M readings the regex it replaces ('^[=+\-@…]') cost ~0.4 s more server CPU than this.
-_FORMULA_CODES = [ord(char) for char in FORMULA_PREFIXES]
-_FORMULA_CODE_MAX = max(_FORMULA_CODES)  # '@', 64
+_ESCAPED_CODES = [ord(char) for char in ESCAPED_PREFIXES]
+_ESCAPED_CODE_MAX = max(_ESCAPED_CODES)  # '@', 64 (the quote is 39)
 
 
 def csv_queryset(dataset: Dataset, filters: Mapping[str, Any]) -> QuerySet:
@@ -58,11 +59,11 @@ def _annotated(dataset: Dataset, filters: Mapping[str, Any], expressions: list) 
 def _csv_expression(column: Column):
     if column.kind == "text":
         return Case(
-            # Most text starts with a letter: past every formula character and not '', so
+            # Most text starts with a letter: past every escaped character (and not empty), so
             # it is written as it is after one comparison (1M readings: 0.43 -> 0.38 s of
             # server CPU, a plain SELECT's 0.37).
-            When(GreaterThan(Ord(F(column.path)), _FORMULA_CODE_MAX), then=F(column.path)),
-            When(In(Ord(F(column.path)), _FORMULA_CODES), then=Concat(Value("'"), F(column.path))),
+            When(GreaterThan(Ord(F(column.path)), _ESCAPED_CODE_MAX), then=F(column.path)),
+            When(In(Ord(F(column.path)), _ESCAPED_CODES), then=Concat(Value("'"), F(column.path))),
             # COPY would write '' as "" (to tell it from NULL); the Python writer cannot, so
             # both write an empty cell.
             default=NullIf(F(column.path), Value("")),

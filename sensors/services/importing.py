@@ -6,6 +6,9 @@ Two layouts, told apart by the header:
 - wide: ``timestamp,<code>,<code>...`` — one line per timestamp, one column per sensor; an empty
   cell is no reading.
 
+Sensor codes escaped against formulas, as the CSV export writes them (``'-probe``), are read as
+the codes (``-probe``; see ``targets_site.csv_text``), so an exported file imports back as it is.
+
 Rows are validated and written in chunks while the file is read, so memory stays flat whatever
 its size. The first bad row stops the writing; reading continues only to report up to
 ``max_errors`` bad rows by line number, then the transaction is rolled back. The stream must be
@@ -23,6 +26,7 @@ from typing import Any, TextIO
 from sensors.models import Sensor
 from sensors.parsing import ReadingRow, parse_timestamp, parse_value_text, readings_from_csv
 from sensors.services.ingest import ReadingWriter, write_readings
+from targets_site.csv_text import csv_unescape_formula
 from targets_site.errors import InvalidInput
 
 _CHUNK = 10_000
@@ -87,6 +91,7 @@ def readings_import(
         columns: list[int] = []
     elif header and header[0].lower() == "timestamp" and len(header) > 1:
         layout = "wide"
+        header[1:] = [csv_unescape_formula(code) for code in header[1:]]  # '-probe: -probe
         found = [known.get(code) for code in header[1:]]
         unknown = [code for code, sensor_id in zip(header[1:], found, strict=True) if not sensor_id]
         duplicated = sorted({code for code in header[1:] if header[1:].count(code) > 1})

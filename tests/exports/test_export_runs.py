@@ -323,6 +323,7 @@ def test_on_postgresql_the_copy_path_writes_the_same_bytes_as_the_python_path(lo
         stock_quantity=0,
         is_active=False,
     )
+    Item.objects.create(sku="Q-1", name="'quoted", description="'=not a formula", price=1)
     from tests.games.factories import PlayerFactory, make_score
 
     make_score(PlayerFactory(username="=ann"), points=180, mode="bullseye")
@@ -388,7 +389,7 @@ def test_on_postgresql_edge_values_export_the_same_bytes_by_copy_as_by_the_pytho
     # Validators do not run on create(): codes the API refuses can still be in the table.
     odd = Sensor.objects.create(code='q"uo\\te\u0001\t\n é 🎯', name="odd")
     plain = make_readings("P", 0)
-    for code in ("9lives", " lead", "+plus", "\rcr", "\tab", "Ünï", "@at", "A"):
+    for code in ("9lives", " lead", "+plus", "\rcr", "\tab", "Ünï", "@at", "A", "'q", "''", "'=q"):
         Sensor.objects.create(code=code, name=code, unit="")
     times = [
         dt.datetime(1, 1, 1, tzinfo=dt.UTC),
@@ -420,6 +421,9 @@ def test_on_postgresql_edge_values_export_the_same_bytes_by_copy_as_by_the_pytho
             assert stored(local_exports, fast) == stored(local_exports, slow), (dataset, fmt)
             assert fast.sha256 == slow.sha256
             assert fast.rows == slow.rows > 0
+    sensors_csv = stored(local_exports, services.export_run(dataset="sensors", fmt="csv"))
+    assert b"\n''q,''q," in sensors_csv  # text that starts with a quote gets one more
+    assert b"\n''','''," in sensors_csv
     lines = stored(local_exports, services.export_run(dataset="readings", fmt="jsonl"))
     first = json.loads(lines.splitlines()[0])
     assert first["timestamp"] == "0001-01-01T00:00:00Z"

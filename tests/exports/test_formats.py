@@ -1,4 +1,5 @@
-"""The format writers alone: bytes out, row/byte/sha256 accounting, CSV formula escaping."""
+"""The format writers alone: bytes out, row/byte/sha256 accounting, CSV formula escaping (and
+its inverse, which the importers apply)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from hypothesis import strategies as st
 
 from exports.formats import (
     csv_cell,
-    csv_escape_formula,
     csv_header,
     datetime_csv_text,
     datetime_json_text,
@@ -26,6 +26,7 @@ from exports.formats import (
     float_text,
     rows_write,
 )
+from targets_site.csv_text import csv_escape_formula, csv_unescape_formula
 
 COLUMNS = ("id", "name", "price", "seen_at", "active", "value")
 ROWS = [
@@ -44,11 +45,29 @@ def write(fmt: str, rows=ROWS, *, compress: bool = False):
 @pytest.mark.parametrize("text", ["=1+1", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
 def test_text_that_a_spreadsheet_would_run_is_prefixed_with_a_quote(text):
     assert csv_escape_formula(text) == "'" + text
+    assert csv_unescape_formula("'" + text) == text
+
+
+@pytest.mark.parametrize("text", ["'", "'abc", "''", "'=1"])
+def test_text_that_starts_with_a_quote_gets_one_more_so_it_reads_back_as_it_was(text):
+    assert csv_escape_formula(text) == "'" + text
+    assert csv_unescape_formula("'" + text) == text
 
 
 @pytest.mark.parametrize("text", ["", "plain", "a=b", "1-2", " =x"])
 def test_ordinary_text_is_left_alone(text):
     assert csv_escape_formula(text) == text
+    assert csv_unescape_formula(text) == text
+
+
+@pytest.mark.parametrize("text", ["'", "'abc", "' =x", "a'=b"])
+def test_a_quote_the_export_would_not_have_added_is_kept_on_import(text):
+    assert csv_unescape_formula(text) == text
+
+
+@given(st.text())
+def test_unescaping_gives_back_exactly_the_text_that_was_escaped(text):
+    assert csv_unescape_formula(csv_escape_formula(text)) == text
 
 
 def test_negative_numbers_are_numbers_not_formulas():
@@ -173,12 +192,13 @@ def test_a_finished_file_is_hashed_and_gzipped_in_one_pass(tmp_path):
 
 
 @given(st.lists(st.text(), max_size=20))
-def test_any_text_round_trips_through_csv_with_only_formula_cells_changed(texts):
+def test_any_text_written_to_csv_reads_back_unchanged_once_unescaped(texts):
     rows = [(text,) for text in texts]
     target = io.BytesIO()
     rows_write(target=target, fmt="csv", columns=["text"], rows=rows)
     parsed = list(csv.reader(io.StringIO(target.getvalue().decode(), newline="")))[1:]
     assert [row[0] if row else "" for row in parsed] == [csv_escape_formula(t) for t in texts]
+    assert [csv_unescape_formula(row[0]) if row else "" for row in parsed] == texts
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False))

@@ -54,3 +54,18 @@ def test_reading_a_json_array_takes_time_linear_in_its_rows():
     assert rows[-1] == (2 + 5 * 79_999, {"sku": "SKU-79999", "name": "Item 79999", "price": "1.00"})
     small_s, large_s = cpu_seconds_to_read(small), cpu_seconds_to_read(large)
     assert large_s < 5 * small_s, f"20k rows: {small_s:.3f} s, 80k rows: {large_s:.3f} s"
+
+
+def test_csv_cells_the_export_escaped_against_formulas_are_read_as_they_were():
+    text = "sku,name,description\nA-1,'=1+1,''quoted\nA-2,'abc,'\n"
+    assert [row for _, row in read_rows(io.StringIO(text), "csv")] == [
+        {"sku": "A-1", "name": "=1+1", "description": "'quoted"},
+        {"sku": "A-2", "name": "'abc", "description": "'"},
+    ]
+
+
+def test_json_text_is_never_unescaped():
+    text = json.dumps([{"sku": "A-1", "name": "'=1+1"}])
+    assert [row for _, row in read_rows(io.StringIO(text), "json")] == [
+        {"sku": "A-1", "name": "'=1+1"}
+    ]

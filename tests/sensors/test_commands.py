@@ -60,6 +60,18 @@ def test_import_wide_format_skips_empty_cells(tmp_path, sensors):
     assert Reading.objects.filter(sensor__code="A").count() == 2
 
 
+def test_codes_escaped_against_formulas_are_read_as_the_codes_in_either_layout(tmp_path):
+    SensorFactory(code="-probe")
+    long = write(tmp_path, "sensor,timestamp,value\n'-probe,2026-01-01 00:00:00+00,1\n", "l.csv")
+    wide = write(tmp_path, "timestamp,'-probe\n2026-01-01T00:01:00Z,2\n", "w.csv")
+    run("import_readings", str(long))
+    run("import_readings", str(wide))
+    assert sorted(Reading.objects.values_list("sensor__code", "value")) == [
+        ("-probe", 1.0),
+        ("-probe", 2.0),
+    ]
+
+
 def test_importing_the_same_file_twice_adds_nothing(tmp_path, sensors):
     path = write(tmp_path, "timestamp,sensor,value\n2026-01-01T00:00:00Z,A,1\n")
     run("import_readings", str(path))

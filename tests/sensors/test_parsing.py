@@ -28,7 +28,8 @@ from sensors.parsing import (
 )
 from targets_site.errors import InvalidInput, TooLarge
 
-KNOWN = {"A": 1, "B": 2, "temp.hall-1": 3}
+# "-probe" is a code the CSV export escapes ('-probe); "'q" one only the ORM can store.
+KNOWN = {"A": 1, "B": 2, "temp.hall-1": 3, "-probe": 4, "'q": 5}
 
 # --- What rows are made of ------------------------------------------------------------------
 
@@ -138,7 +139,12 @@ def text_values() -> st.SearchStrategy[str]:
 csv_lines = st.one_of(
     st.tuples(
         timestamp_texts,
-        st.one_of(st.sampled_from([*KNOWN, " A", "B ", "NOPE", "A\x00"]), st.text(max_size=5)),
+        st.one_of(
+            st.sampled_from(
+                [*KNOWN, " A", "B ", "NOPE", "A\x00", "'-probe", " '-probe", "''q", "'-nope", "'A"]
+            ),
+            st.text(max_size=5),
+        ),
         text_values(),
     ).map(list),
     st.lists(st.text(max_size=6), max_size=5),
@@ -350,6 +356,19 @@ def test_a_csv_line_reports_every_bad_field_in_one_message():
         "Timestamp has no timezone; add a UTC offset such as 'Z' or '+00:00'. "
         "Not a number: 'ten'."
     )
+
+
+def test_a_csv_sensor_code_escaped_against_formulas_is_read_as_the_code():
+    # As the CSV export writes "-probe" and "'q"; "'A" is not an escape, so it is no code here.
+    lines = [
+        ["2026-01-01T00:00:00Z", "'-probe", "1"],
+        ["2026-01-01T00:00:00Z", "''q", "2"],
+        ["2026-01-01T00:00:00Z", "-probe", "3"],
+    ]
+    assert [sensor_id for sensor_id, _, _ in readings_from_csv(lines, known=KNOWN)] == [4, 5, 4]
+    with pytest.raises(InvalidInput) as caught:
+        reading_from_csv(["2026-01-01T00:00:00Z", "'A", "1"], known=KNOWN)
+    assert caught.value.message == 'Unknown sensor code "\'A".'
 
 
 def test_a_message_naming_its_own_sensor_is_refused():
