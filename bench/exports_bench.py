@@ -15,9 +15,10 @@ so drift on a shared machine hits them alike:
    which is what the COPY path was chosen against.
 3. ``export_data --format csv --storage s3`` (SeaweedFS on loopback) vs a process doing boto3
    ``upload_file`` of the finished file with the exports' TransferConfig.
-4. Start-up: ``manage.py export_data --help``, and the modules it imports (none of pandas,
-   matplotlib, numpy, pyarrow, boto3); the floors beside it: Django with no installed apps plus
-   one psycopg connection, psycopg's import and connection alone, and pyarrow's import alone.
+4. Start-up: ``manage.py export_data --help``, an export of no rows, and the modules ``--help``
+   imports (none of pandas, matplotlib, numpy, pyarrow, boto3); the floors beside it: Django
+   with no installed apps plus one psycopg connection, psycopg's import and connection alone,
+   and pyarrow's import alone.
 
 The data lives in its own database (``exports_bench``, or ``--database``: two runs of the bench
 at once must not share one), seeded through the Reading model when it does not hold exactly the
@@ -193,6 +194,8 @@ settings.configure(DATABASES={"default": {"ENGINE": "django.db.backends.postgres
 django.setup()
 from django.db import connection
 connection.ensure_connection()
+import gc
+gc.freeze()  # as manage.py does: no shutdown collections over Django's objects
 """
 PSYCOPG_FLOOR = "import psycopg; psycopg.connect('postgresql://postgres@127.0.0.1/DBNAME').close()"
 # pyarrow's import alone (what the Parquet export adds): its peak RSS counts the pages of its
@@ -203,6 +206,10 @@ PYARROW_IMPORT = "import pyarrow.csv, pyarrow.parquet"
 
 def startup() -> dict:
     help_runs = [timed([PYTHON, "manage.py", "export_data", "--help"], ENV) for _ in range(3)]
+    # A whole export of no rows: start-up, connection, the record's bookkeeping, an empty file.
+    empty = [export_data("--since", "2100-01-01T00:00:00Z") for _ in range(5)]
+    for run in empty:
+        run["path"].unlink(missing_ok=True)
     bare = [
         timed([PYTHON, "-c", "import django; django.setup()"], ENV) for _ in range(3)
     ]  # Django and the installed apps, no connection
@@ -224,6 +231,7 @@ def startup() -> dict:
     return {
         "export_data_help_s": median(help_runs),
         "export_data_help_cpu_s": median(help_runs, "cpu_s"),
+        "export_data_0_rows_s": median(empty),
         "django_setup_s": median(bare),
         "django_setup_cpu_s": median(bare, "cpu_s"),
         "django_no_apps_connected_s": median(floor),
