@@ -7,9 +7,11 @@ Two inputs, the same table out (a differential test pins it):
   (``exports.datasets.sql.raw_queryset``), parsed by pyarrow's CSV reader piece by piece.
 
 pyarrow is imported here, where it is used: commands that do not write Parquet never load it.
-Memory (peak RSS of a whole ``export_data`` process, readings): 112 MB at 100k rows and at 1M,
-of which ~57 MB is Django before the export and ~40 MB pyarrow's import (with numpy, which it
-loads).
+Memory (peak RSS of a whole ``export_data`` process, readings): 110-111 MB at 100k rows and at
+1M, of which ~57 MB is Django before the export and the rest mostly pyarrow's import (with numpy,
+which it loads); anonymous memory 56-58 MB. Right after pyarrow is installed its shared
+libraries sit in the page cache in large folios, which a process maps whole: 142 MB then (see
+docs/PERFORMANCE.md, exports).
 """
 
 from __future__ import annotations
