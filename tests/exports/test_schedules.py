@@ -99,13 +99,18 @@ def test_an_inactive_schedule_requests_nothing():
     assert services.schedules_run_due(now=T0 + dt.timedelta(days=3)) == []
 
 
-def test_a_schedule_whose_storage_lost_its_settings_records_a_failed_run(settings):
+def test_a_schedule_whose_storage_lost_its_settings_records_a_failed_run_and_keeps_its_window(
+    settings,
+):
     make_schedule(next_run_at=T0)
     settings.EXPORTS_S3_OPTIONS = {**settings.EXPORTS_S3_OPTIONS, "bucket_name": "b"}
     ExportSchedule.objects.update(storage="s3")
     settings.EXPORTS_S3_OPTIONS = {**settings.EXPORTS_S3_OPTIONS, "bucket_name": None}
     [run] = services.schedules_run_due(now=T0 + dt.timedelta(minutes=1))
     assert run.status == "failed" and "EXPORTS_S3_BUCKET" in run.error
+    # The window goes back to the schedule: the next period's run retries it.
+    schedule = ExportSchedule.objects.get()
+    assert schedule.last_until is None and schedule.next_run_at == T0 + dt.timedelta(days=1)
 
 
 def test_the_admin_creates_schedules_and_refuses_a_bad_one(client, make_user):
@@ -246,17 +251,6 @@ def test_a_cancelled_or_expired_run_gives_its_window_back(staff_user):
     assert services.leases_expire() == [expired.pk]
     schedule.refresh_from_db()
     assert schedule.last_until == since
-
-
-def test_a_schedule_whose_storage_lost_its_settings_retries_the_window_next_period(settings):
-    make_schedule(next_run_at=T0)
-    settings.EXPORTS_S3_OPTIONS = {**settings.EXPORTS_S3_OPTIONS, "bucket_name": "b"}
-    ExportSchedule.objects.update(storage="s3")
-    settings.EXPORTS_S3_OPTIONS = {**settings.EXPORTS_S3_OPTIONS, "bucket_name": None}
-    [run] = services.schedules_run_due(now=T0 + dt.timedelta(minutes=1))
-    assert run.status == "failed"
-    schedule = ExportSchedule.objects.get()
-    assert schedule.last_until is None and schedule.next_run_at == T0 + dt.timedelta(days=1)
 
 
 def test_a_run_failing_after_a_later_run_was_requested_says_how_to_export_its_window(staff_user):
